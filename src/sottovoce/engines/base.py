@@ -1,0 +1,191 @@
+"""What every engine and provider offers: one small protocol per capability.
+
+An engine is addressed as ``provider/model`` (``local/piper``). Each provider declares what
+it retains per mode (sync, streaming); the retention policy reads that declaration before any
+content is sent. Local engines retain nothing. Content crosses these interfaces wrapped in
+:class:`~sottovoce.privacy.sensitive.Sensitive`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol, runtime_checkable
+
+from sottovoce.privacy.sensitive import Sensitive
+
+
+class Mode(StrEnum):
+    """How a request reaches a provider: one reply, or a stream."""
+
+    SYNC = "sync"
+    STREAMING = "streaming"
+
+
+class RetentionDeclaration(StrEnum):
+    """What a provider says it keeps of the content it is sent, for one mode."""
+
+    NONE = "none"
+    """Retains nothing: nothing outlives the request (our local engines)."""
+    ZDR_BY_AGREEMENT = "zdr-by-agreement"
+    """Retains nothing under a contract the operator holds with the provider."""
+    RETAINS = "retains"
+    """May keep content: never used for a zero-retention request unless the admin allows it."""
+
+    @property
+    def covers_zero_retention(self) -> bool:
+        return self is not RetentionDeclaration.RETAINS
+
+
+@dataclass(frozen=True)
+class ProviderInfo:
+    """A provider's name and what it retains per mode."""
+
+    name: str
+    retention: Mapping[Mode, RetentionDeclaration]
+    local: bool = False
+
+    def declaration(self, mode: Mode) -> RetentionDeclaration:
+        # A mode the provider declared nothing for is treated as retaining: no promise, no ZDR.
+        return self.retention.get(mode, RetentionDeclaration.RETAINS)
+
+    def covers(self, mode: Mode) -> bool:
+        return self.declaration(mode).covers_zero_retention
+
+
+LOCAL_PROVIDER = ProviderInfo(
+    name="local",
+    retention={Mode.SYNC: RetentionDeclaration.NONE, Mode.STREAMING: RetentionDeclaration.NONE},
+    local=True,
+)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """A model as listed by ``GET /v1/models``: metadata only."""
+
+    model_id: str
+    """``provider/model``"""
+    capability: str
+    """``tts``, ``stt`` or ``chat``"""
+    provider: ProviderInfo
+    display_name: str = ""
+    languages: tuple[str, ...] = ("en",)
+
+
+# Text-to-speech ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SynthesisRequest:
+    text: Sensitive[str]
+    voice_id: str
+    speed: float = 1.0
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class AudioChunk:
+    """Mono signed 16-bit little-endian PCM at ``sample_rate``, with optional timing."""
+
+    pcm: Sensitive[bytes]
+    sample_rate: int
+    # Characters of the input this chunk speaks and their start/end seconds within the
+    # chunk, when the engine can tell (used for ``with-timestamps`` endpoints).
+    alignment: Sensitive[tuple[tuple[str, float, float], ...]] | None = None
+
+
+@runtime_checkable
+class Synthesizer(Protocol):
+    info: ModelInfo
+    sample_rate: int
+
+    def synthesize(self, request: SynthesisRequest) -> AsyncIterator[AudioChunk]:
+        """Audio for the request, first chunk as early as possible."""
+        ...
+
+
+# Speech-to-text ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TranscriptionRequest:
+    audio: Sensitive[bytes]
+    """Mono float32 little-endian samples at 16 kHz."""
+    language: str | None = None
+    word_timestamps: bool = True
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    start: float
+    end: float
+    probability: float | None = None
+
+
+@dataclass(frozen=True)
+class Segment:
+    text: str
+    start: float
+    end: float
+    words: tuple[Word, ...] = ()
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """A transcription result. The whole object is content: keep it inside ``Sensitive``."""
+
+    segments: tuple[Segment, ...]
+    language: str
+    language_probability: float
+    duration: float
+
+    @property
+    def text(self) -> str:
+        return "".join(s.text for s in self.segments).strip()
+
+
+@runtime_checkable
+class Transcriber(Protocol):
+    info: ModelInfo
+
+    async def transcribe(self, request: TranscriptionRequest) -> Sensitive[Transcript]: ...
+
+
+# Chat ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    role: str
+    content: Sensitive[str]
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    messages: tuple[ChatMessage, ...]
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+    extra: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ChatDelta:
+    text: Sensitive[str]
+    finish_reason: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+
+@runtime_checkable
+class ChatModel(Protocol):
+    info: ModelInfo
+
+    def stream(self, request: ChatRequest) -> AsyncIterator[ChatDelta]:
+        """Completion deltas; the last one carries ``finish_reason`` and token counts."""
+        ...
