@@ -1,0 +1,101 @@
+"""One ``Settings`` class, built once (by the CLI or a test) and passed down.
+
+Every field can be set from the environment with the ``SOTTOVOCE_`` prefix; nested sections
+use ``__`` (``SOTTOVOCE_LIMITS__MAX_BODY_BYTES=1000000``). No module reads the environment on
+its own, and nothing here is created at import time.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Literal, Self
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+
+class ServerSettings(BaseModel):
+    host: str = "127.0.0.1"
+    """Address to listen on."""
+    port: int = Field(default=8000, ge=0, le=65535)
+    """TCP port (0 picks a free one)."""
+
+
+class LimitSettings(BaseModel):
+    max_body_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
+    """Largest request body accepted, any endpoint (413 above it)."""
+    max_json_bytes: int = Field(default=1024 * 1024, gt=0)
+    """Largest JSON body accepted (413 above it)."""
+    max_page_size: int = Field(default=1000, gt=0)
+    """Largest page a listing endpoint returns."""
+
+
+class TtsSettings(BaseModel):
+    max_text_chars: int = Field(default=5000, gt=0)
+    """Longest text a single TTS request may carry (422 above it)."""
+
+
+class SttSettings(BaseModel):
+    max_audio_seconds: float = Field(default=3600.0, gt=0)
+    """Longest audio a transcription request may carry (413 above it)."""
+
+
+class LlmSettings(BaseModel):
+    max_prompt_chars: int = Field(default=100_000, gt=0)
+    """Longest prompt (all messages together) a chat request may carry."""
+
+
+class EngineSettings(BaseModel):
+    preload: bool = True
+    """Load the local engines at start-up (True) or on first use (False)."""
+    threads: int = Field(default=2, gt=0)
+    """Inference threads per engine."""
+
+
+class Settings(BaseSettings):
+    """The server's whole configuration."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SOTTOVOCE_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    server: ServerSettings = ServerSettings()
+    data_dir: Path = Path("./data")
+    """Where the database, the key file and backups live."""
+    database_url: str | None = None
+    """SQLAlchemy URL; default: a SQLite file ``sottovoce.db`` in the data directory."""
+    log_level: LogLevel = "INFO"
+    """Log level. Logs are content-free at every level, DEBUG included."""
+    log_file: Path | None = None
+    """Also append the JSON log lines to this file."""
+    master_key: SecretStr | None = None
+    """Master key wrapping the workspace keys (32+ characters); default: a key file."""
+    limits: LimitSettings = LimitSettings()
+    engines: EngineSettings = EngineSettings()
+    tts: TtsSettings = TtsSettings()
+    stt: SttSettings = SttSettings()
+    llm: LlmSettings = LlmSettings()
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'sottovoce.db').resolve()}"
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_combinations(self) -> Self:
+        if self.master_key is not None and len(self.master_key.get_secret_value()) < 32:
+            raise ValueError("master_key must be at least 32 characters")
+        url = self.resolved_database_url
+        if url.startswith("sqlite") and (":memory:" in url or url.rstrip("/") == "sqlite:"):
+            # Each connection would see its own empty database, and it cannot be audited.
+            raise ValueError("database_url must name a database file, not an in-memory one")
+        # The temporary directory is shared and swept by other programs: not a home for data.
+        if self.data_dir.resolve() == Path(tempfile.gettempdir()).resolve():
+            raise ValueError("data_dir must not be the temporary directory itself")
+        if self.limits.max_json_bytes > self.limits.max_body_bytes:
+            raise ValueError("limits.max_json_bytes must not exceed limits.max_body_bytes")
+        return self
