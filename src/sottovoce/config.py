@@ -41,6 +41,18 @@ class TtsSettings(BaseModel):
 class SttSettings(BaseModel):
     max_audio_seconds: float = Field(default=3600.0, gt=0)
     """Longest audio a transcription request may carry (413 above it)."""
+    max_upload_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
+    """Largest uploaded audio file (413 above it); also capped by limits.max_body_bytes."""
+    compute_type: Literal["int8", "int8_float32", "float32"] = "int8"
+    """CTranslate2 compute type for Whisper on the CPU."""
+    beam_size: int = Field(default=5, ge=1, le=10)
+    """Beam width for file transcription (streaming partials always decode greedily)."""
+    vad_filter: bool = True
+    """Skip non-speech with the Silero VAD before decoding files."""
+    realtime_max_session_seconds: float = Field(default=3600.0, gt=0)
+    """Longest audio one realtime session may stream before it is closed."""
+    realtime_partial_interval: float = Field(default=1.0, ge=0)
+    """Seconds of new speech between partial transcripts in a realtime session (0: none)."""
 
 
 class LlmSettings(BaseModel):

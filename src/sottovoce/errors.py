@@ -39,6 +39,11 @@ class InvalidJson(SottovoceError):
     default_message = "The request body is not valid JSON."
 
 
+class InvalidAudio(InvalidRequest):
+    code = "invalid_audio"
+    default_message = "The uploaded file could not be decoded as audio."
+
+
 class UnsupportedMediaType(SottovoceError):
     status = 415
     code = "unsupported_media_type"
@@ -49,6 +54,11 @@ class PayloadTooLarge(SottovoceError):
     status = 413
     code = "payload_too_large"
     default_message = "The request body is larger than this server accepts."
+
+
+class AudioTooLong(PayloadTooLarge):
+    code = "audio_too_long"
+    default_message = "The audio is longer than this server accepts."
 
 
 class Unauthorized(SottovoceError):

@@ -114,7 +114,12 @@ class TranscriptionRequest:
     audio: Sensitive[bytes]
     """Mono float32 little-endian samples at 16 kHz."""
     language: str | None = None
+    """ISO 639-1 code; ``None`` detects the language."""
     word_timestamps: bool = True
+    prompt: Sensitive[str] | None = None
+    """Text that conditions the decoder (spelling of names, style)."""
+    temperature: float | None = None
+    """A fixed sampling temperature; ``None`` uses the engine's fallback schedule."""
 
 
 @dataclass(frozen=True)
@@ -131,6 +136,10 @@ class Segment:
     start: float
     end: float
     words: tuple[Word, ...] = ()
+    avg_logprob: float = 0.0
+    compression_ratio: float = 0.0
+    no_speech_prob: float = 0.0
+    temperature: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -146,12 +155,75 @@ class Transcript:
     def text(self) -> str:
         return "".join(s.text for s in self.segments).strip()
 
+    @property
+    def words(self) -> tuple[Word, ...]:
+        return tuple(w for s in self.segments for w in s.words)
+
+
+@dataclass(frozen=True)
+class StreamOptions:
+    """How a live transcription session cuts the audio into utterances."""
+
+    language: str | None = None
+    commit_on_silence: bool = True
+    """Commit an utterance when the speaker pauses (VAD); otherwise only on request."""
+    silence_seconds: float = 1.5
+    """Pause length that ends an utterance."""
+    vad_threshold: float = 0.5
+    """Speech probability above which a 32 ms window counts as speech."""
+    min_speech_seconds: float = 0.1
+    """Shorter bursts of speech are not an utterance (clicks, breaths)."""
+    partial_interval: float = 1.0
+    """Seconds of new speech between two partial transcripts; 0 sends none."""
+    word_timestamps: bool = False
+
+
+class StreamEventKind(StrEnum):
+    PARTIAL = "partial"
+    """A provisional transcript of the utterance so far; a later one replaces it."""
+    COMMITTED = "committed"
+    """The final transcript of one utterance."""
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    kind: StreamEventKind
+    transcript: Sensitive[Transcript]
+    """Times are seconds since the start of the session."""
+
+
+class TranscriptionStream(Protocol):
+    """One live session: audio in as it arrives, transcripts out as utterances complete."""
+
+    @property
+    def audio_seconds(self) -> float:
+        """Audio received so far (metadata, for the usage record)."""
+        ...
+
+    async def feed(self, audio: Sensitive[bytes]) -> list[StreamEvent]:
+        """Append mono float32 16 kHz samples; returns the events they caused."""
+        ...
+
+    async def commit(self) -> StreamEvent:
+        """Transcribe and close the current utterance now, speech or not."""
+        ...
+
+    async def close(self) -> list[StreamEvent]:
+        """End of input: the last utterance's committed event, if speech was pending."""
+        ...
+
 
 @runtime_checkable
 class Transcriber(Protocol):
     info: ModelInfo
 
+    def load(self) -> None:
+        """Load the weights (blocking, idempotent); called off the event loop."""
+        ...
+
     async def transcribe(self, request: TranscriptionRequest) -> Sensitive[Transcript]: ...
+
+    def open_stream(self, options: StreamOptions) -> TranscriptionStream: ...
 
 
 # Chat ----------------------------------------------------------------------------------

