@@ -55,7 +55,13 @@ def clips() -> list[tuple[Path, str]]:
     return out
 
 
-_DIGITS = dict(zip("0123456789", "zero one two three four five six seven eight nine".split(), strict=True))
+_DIGITS = dict(
+    zip(
+        "0123456789",
+        ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"],
+        strict=True,
+    )
+)
 _EN = EnglishTextNormalizer()
 _BASIC = BasicTextNormalizer()
 
@@ -86,7 +92,10 @@ def main(names: list[str]) -> None:
         return
     threads = int(os.environ.get("THREADS", "2"))
     model = WhisperModel(
-        "whisper-base", device="cpu", compute_type="int8", cpu_threads=threads,
+        "whisper-base",
+        device="cpu",
+        compute_type="int8",
+        cpu_threads=threads,
         files=load_model_files(),
     )
     data = [
@@ -98,7 +107,7 @@ def main(names: list[str]) -> None:
         opts = {**BASE, **CONFIGS[name]}
         seconds = audio = 0.0
         pairs = []
-        for clip, decoded, ref in data:
+        for _clip, decoded, ref in data:
             t = time.perf_counter()
             segments, _ = model.transcribe(decoded.array(), **opts)
             hyp = " ".join(s.text for s in segments)
@@ -110,7 +119,7 @@ def main(names: list[str]) -> None:
         )
         print(f"{name:10s} RTF {seconds / audio:.3f}  WER {scores}", flush=True)
         if os.environ.get("SHOW"):
-            for (clip, _, _), (ref, hyp) in zip(data, pairs, strict=True):
+            for (clip, _, _), (_ref, hyp) in zip(data, pairs, strict=True):
                 print(f"   {clip}: {hyp}")
 
 

@@ -101,13 +101,13 @@ def decode_container(data: Sensitive[bytes], *, max_seconds: float) -> DecodedAu
                 # Some decoders leave the rate on the stream only.
                 frame.pts = None
                 for out in resampler.resample(frame):
-                    chunk = out.to_ndarray().reshape(-1)
+                    chunk = out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
                     chunks.append(chunk)
                     total += chunk.size
                 if total > limit:
                     raise _too_long(max_seconds)
             for out in resampler.resample(None):
-                chunks.append(out.to_ndarray().reshape(-1))
+                chunks.append(out.to_ndarray().reshape(-1).astype(np.float32, copy=False))
         except av.FFmpegError as exc:
             if not chunks:
                 raise InvalidAudio(

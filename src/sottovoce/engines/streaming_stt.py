@@ -35,6 +35,7 @@ LEAD_IN: Final = int(0.3 * RATE)
 MAX_UTTERANCE: Final = 28 * RATE
 """An utterance this long is committed even without a pause (Whisper reads 30 s at most)."""
 
+
 def speech_probabilities(model: Any, context: FloatArray, windows: FloatArray) -> FloatArray:
     """Speech probability of each 512-sample window, ``context`` being the window before."""
     probs = model(np.concatenate([context, windows]))
@@ -71,7 +72,9 @@ class LiveTranscription:
         if whole == 0:
             return []
         windows, self._pending = self._pending[:whole], self._pending[whole:]
-        probs = await self.engine.run(speech_probabilities, self.engine.vad_model(), self._context, windows)
+        probs = await self.engine.run(
+            speech_probabilities, self.engine.vad_model(), self._context, windows
+        )
         self._context = windows[-WINDOW:]
         events: list[StreamEvent] = []
         for i, prob in enumerate(probs):

