@@ -87,7 +87,7 @@ def test_spoken_words_come_back_with_word_timestamps(
     assert result.language == "en"
     assert result.duration == pytest.approx(clip.duration, abs=0.1)
     timed = result.words
-    assert [w for w in words_of(" ".join(w.text for w in timed))] == words
+    assert words_of(" ".join(w.text for w in timed)) == words
     starts = [w.start for w in timed]
     assert starts == sorted(starts)
     assert all(0 <= w.start <= w.end <= clip.duration + 0.5 for w in timed)
