@@ -10,7 +10,15 @@ import anyio
 from fastapi import FastAPI
 
 from sottovoce import __version__
-from sottovoce.api import health, history, usage, workspace
+from sottovoce.api import (
+    cartesia_stt,
+    elevenlabs_stt,
+    health,
+    history,
+    openai_transcriptions,
+    usage,
+    workspace,
+)
 from sottovoce.api.deps import Services
 from sottovoce.api.errors import install_error_handlers
 from sottovoce.api.middleware import RequestLifecycle
@@ -48,5 +56,7 @@ def create_app(settings: Settings, engines: EngineRegistry | None = None) -> Fas
     install_error_handlers(app)
     app.add_middleware(RequestLifecycle, services=services)
     for router in (health.router, workspace.router, usage.router, history.router):
+        app.include_router(router)
+    for router in (elevenlabs_stt.router, openai_transcriptions.router, cartesia_stt.router):
         app.include_router(router)
     return app

@@ -42,6 +42,14 @@ if TYPE_CHECKING:
 FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 
 
+# ElevenLabs accepts ISO 639-3 codes too; Whisper knows ISO 639-1.
+ISO_639_3 = {
+    "eng": "en", "deu": "de", "ger": "de", "fra": "fr", "fre": "fr", "spa": "es", "ita": "it",
+    "por": "pt", "nld": "nl", "dut": "nl", "jpn": "ja", "zho": "zh", "chi": "zh", "rus": "ru",
+    "pol": "pl", "kor": "ko", "tur": "tr", "swe": "sv", "ara": "ar", "hin": "hi", "ukr": "uk",
+}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class DecodeOptions:
     """Decoder settings for one call; the defaults are the file-transcription settings."""
@@ -126,6 +134,7 @@ class WhisperTranscriber:
         if language is None or not language.strip():
             return None
         code = language.strip().lower()
+        code = ISO_639_3.get(code, code)
         if code not in self.model.supported_languages:
             raise InvalidRequest(
                 "The language is not supported by this model.", fields=["language"]
