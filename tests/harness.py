@@ -90,6 +90,7 @@ class RunningServer:
                 "SOTTOVOCE_DATA_DIR": str(self.data_dir),
                 "SOTTOVOCE_ENGINES__PRELOAD": "false",
                 "SOTTOVOCE_LOG_LEVEL": "DEBUG",
+                "SOTTOVOCE_LOG_FILE": str(self.log_dir / "server.log"),
                 "TMPDIR": str(self.tmp_dir),
                 "HF_HUB_OFFLINE": "1",
                 "PYTHONUNBUFFERED": "1",

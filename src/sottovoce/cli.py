@@ -29,8 +29,14 @@ def _settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        fields = sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()})
-        raise click.ClickException(f"invalid settings: {', '.join(fields)}") from None
+        # Name the setting and the rule, never the value (it may be a secret).
+        problems = sorted(
+            {
+                f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}"
+                for e in exc.errors()
+            }
+        )
+        raise click.ClickException(f"invalid settings: {'; '.join(problems)}") from None
 
 
 def _echo(data: Any) -> None:
