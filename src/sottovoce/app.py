@@ -23,7 +23,7 @@ log = logging.getLogger("sottovoce.app")
 
 
 def create_app(settings: Settings, engines: EngineRegistry | None = None) -> FastAPI:
-    store = Store(settings.resolved_database_url)
+    store = Store.from_settings(settings)
     services = Services(settings=settings, store=store, engines=engines or build_registry(settings))
 
     @asynccontextmanager

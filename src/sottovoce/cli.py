@@ -45,7 +45,7 @@ def _echo(data: Any) -> None:
 
 @contextmanager
 def _store() -> Iterator[Store]:
-    store = Store(_settings().resolved_database_url)
+    store = Store.from_settings(_settings())
     try:
         store.migrate()
         yield store

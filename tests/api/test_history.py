@@ -92,7 +92,8 @@ def test_deleted_content_is_gone_from_the_database_files(
 ) -> None:
     item_id = save(server, workspace, f"secret {canary}")
     server.store.checkpoint()
-    assert server.find_marker(canary)  # the negative control: the search finds saved content
+    # The negative control: the search finds saved content (decrypted with the server's keys).
+    assert server.find_marker(canary)
     httpx.delete(f"{server.url}/v1/history/{item_id}", headers={"xi-api-key": workspace.api_key})
     assert server.find_marker(canary) == []
 

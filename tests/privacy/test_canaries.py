@@ -102,7 +102,9 @@ def test_negative_control_finds_retained_content(server: RunningServer, workspac
             ),
         )
     found = sweep(server, marker)
-    assert any("sottovoce.db" in place for place in found)
+    assert any("(decrypted)" in place for place in found)
+    # ...and only there: at rest it is ciphertext.
+    assert not any("sottovoce.db" in place for place in found)
     r = httpx.get(f"{server.url}/v1/history", headers={"xi-api-key": workspace.api_key})
     assert marker in r.text
 

@@ -10,6 +10,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session
 
+from sottovoce.config import Settings
 from sottovoce.privacy.policy import Plan
 from sottovoce.store import audit_log, workspaces
 from sottovoce.store.db import AuditLogIsAppendOnly, Store
@@ -18,7 +19,9 @@ from sottovoce.store.schema import AuditLogRow, Base
 
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
-    s = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    s = Store.from_settings(
+        Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'db.sqlite'}")
+    )
     s.migrate()
     return s
 
@@ -63,8 +66,6 @@ def test_audit_log_is_append_only(store: Store) -> None:
 
 def test_in_memory_sqlite_is_refused() -> None:
     from pydantic import ValidationError
-
-    from sottovoce.config import Settings
 
     with pytest.raises(ValidationError):
         Settings(database_url="sqlite:///:memory:")
