@@ -48,6 +48,15 @@ item_keys = Table(
 )
 
 
+deleted_workspaces = Table(
+    "deleted_workspaces",
+    _metadata,
+    Column("workspace_id", String(40), primary_key=True),
+    Column("deleted_at_ms", BigInteger, nullable=False),
+)
+"""Tombstones: a restored backup must not bring a deleted workspace back to life."""
+
+
 def _pragmas(dbapi_connection: object, _record: object) -> None:
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -147,7 +156,21 @@ class KeyStore:
                 c.execute(
                     delete(workspace_keys).where(workspace_keys.c.workspace_id == workspace_id)
                 )
+                c.execute(
+                    delete(deleted_workspaces).where(
+                        deleted_workspaces.c.workspace_id == workspace_id
+                    )
+                )
+                c.execute(
+                    insert(deleted_workspaces).values(
+                        workspace_id=workspace_id, deleted_at_ms=now_ms()
+                    )
+                )
         self.checkpoint()
+
+    def deleted_workspace_ids(self) -> list[str]:
+        with self._engine.connect() as c:
+            return list(c.scalars(select(deleted_workspaces.c.workspace_id)))
 
     def checkpoint(self) -> None:
         with self._engine.connect() as c:
