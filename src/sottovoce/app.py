@@ -16,6 +16,7 @@ from sottovoce.api import (
     health,
     history,
     openai_transcriptions,
+    realtime_stt,
     usage,
     workspace,
 )
@@ -65,6 +66,7 @@ def create_app(
     app.add_middleware(RequestLifecycle, services=services)
     for router in (health.router, workspace.router, usage.router, history.router):
         app.include_router(router)
-    for router in (elevenlabs_stt.router, openai_transcriptions.router, cartesia_stt.router):
-        app.include_router(router)
+    stt_routers = (elevenlabs_stt, openai_transcriptions, cartesia_stt, realtime_stt)
+    for module in stt_routers:
+        app.include_router(module.router)
     return app
