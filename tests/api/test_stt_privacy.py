@@ -3,7 +3,6 @@ that a large upload never touches the temporary directory."""
 
 from __future__ import annotations
 
-import io
 import os
 import tempfile
 import time
