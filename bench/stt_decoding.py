@@ -26,7 +26,9 @@ from sottovoce.audio.decode import decode_audio
 from sottovoce.engines.whisper_weights import load_model_files
 from sottovoce.privacy.sensitive import Sensitive
 
-SPEECH = Path(__file__).resolve().parents[1] / ".." / ".." / "shared" / "speech"
+SPEECH = Path(
+    os.environ.get("SPEECH_DIR", Path(__file__).resolve().parents[1].parent / "shared" / "speech")
+)
 
 BASE: dict[str, Any] = {"language": "en", "beam_size": 5, "vad_filter": True}
 CONFIGS: dict[str, dict[str, Any]] = {

@@ -1,0 +1,244 @@
+"""Speech-to-text benchmark: the server against the same model in-process, side by side.
+
+    .venv/bin/python bench/stt.py [--speech DIR] [--realtime-clips N]
+
+For each clip of ``../shared/speech`` (manifest.tsv holds the reference transcripts):
+  * in-process: decode + ``WhisperTranscriber.transcribe`` (the engine the server runs);
+  * server: ``POST /v1/audio/transcriptions`` on a real ``sottovoce serve`` on 127.0.0.1.
+The two alternate clip by clip in one run, so machine noise hits both alike. Printed: WER
+(errors summed over clips / reference words, after Whisper's English normaliser from
+``whisper-normalizer``) and RTF (wall seconds / audio seconds) for each, and their ratio.
+Then the realtime WebSocket: clips streamed at real-time pace in 100 ms chunks with VAD
+commits; latency from the last audio chunk of the clip to its committed transcript.
+The folder is not part of the repository: without it the benchmark skips with a message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import csv
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import jiwer
+from websockets.sync.client import connect
+from whisper_normalizer.basic import BasicTextNormalizer
+from whisper_normalizer.english import EnglishTextNormalizer
+
+from sottovoce.audio.decode import decode_audio
+from sottovoce.config import SttSettings
+from sottovoce.engines.base import TranscriptionRequest
+from sottovoce.engines.whisper import WhisperTranscriber
+from sottovoce.privacy.sensitive import Sensitive
+
+ROOT = Path(__file__).resolve().parents[1]
+
+NORMALISE = EnglishTextNormalizer()
+_BASIC = BasicTextNormalizer()
+_DIGITS = dict(zip("0123456789", "zero one two three four five six seven eight nine".split(" ")))
+
+
+def spelled_digits(text: str) -> str:
+    """Second opinion: Whisper's basic normaliser with every digit spelled out, both sides.
+
+    Whisper's English normaliser turns "one zero zero" into "100" but "1-0-0" into "one 0 0",
+    so digit strings (two of the clips) score by formatting rather than by recognition.
+    """
+    return _BASIC("".join(f" {_DIGITS[c]} " if c in _DIGITS else c for c in text))
+
+
+def load_manifest(speech: Path) -> list[tuple[Path, str]]:
+    clips = []
+    with (speech / "manifest.tsv").open(newline="") as fh:
+        for row in csv.DictReader(fh, delimiter="\t"):
+            ref = row["reference_transcript"]
+            # Two speakers on two channels: the downmix carries both sentences.
+            ref = ref.replace("LEFT:", "").replace("| RIGHT:", " ")
+            clips.append((speech / row["file"], ref))
+    return clips
+
+
+def errors(ref: str, hyp: str, normalise: Any = NORMALISE) -> tuple[int, int]:
+    r, h = normalise(ref), normalise(hyp)
+    out = jiwer.process_words(r, h)
+    return out.substitutions + out.deletions + out.insertions, len(r.split())
+
+
+class Tally:
+    def __init__(self) -> None:
+        self.errors = self.words = self.errors2 = self.words2 = 0
+        self.seconds = self.audio = 0.0
+
+    def add(self, ref: str, hyp: str, seconds: float, audio: float) -> None:
+        e, w = errors(ref, hyp)
+        self.errors += e
+        self.words += w
+        e2, w2 = errors(ref, hyp, spelled_digits)
+        self.errors2 += e2
+        self.words2 += w2
+        self.seconds += seconds
+        self.audio += audio
+
+    @property
+    def wer(self) -> float:
+        return self.errors / max(self.words, 1)
+
+    @property
+    def wer_spelled(self) -> float:
+        return self.errors2 / max(self.words2, 1)
+
+    @property
+    def rtf(self) -> float:
+        return self.seconds / max(self.audio, 1e-9)
+
+
+def in_process(engine: WhisperTranscriber, data: bytes) -> tuple[str, float, float]:
+    started = time.perf_counter()
+    audio = decode_audio(Sensitive(data), max_seconds=3600)
+    request = TranscriptionRequest(audio=audio.samples, language="en", word_timestamps=False)
+    text = anyio.run(engine.transcribe, request).reveal().text
+    return text, time.perf_counter() - started, audio.duration
+
+
+def over_http(client: httpx.Client, key: str, name: str, data: bytes) -> tuple[str, float]:
+    started = time.perf_counter()
+    r = client.post(
+        "/v1/audio/transcriptions",
+        headers={"authorization": f"Bearer {key}"},
+        files={"file": (name, data)},
+        data={"model": "whisper-1", "language": "en"},
+    )
+    r.raise_for_status()
+    return str(r.json()["text"]), time.perf_counter() - started
+
+
+def speech_end(audio: Any) -> float:
+    """Seconds to the last 20 ms frame louder than a tenth of the loudest one."""
+    frames = audio[: audio.size // 320 * 320].reshape(-1, 320)
+    rms = (frames.astype("float64") ** 2).mean(axis=1) ** 0.5
+    loud = (rms > 0.1 * rms.max()).nonzero()[0]
+    return float((loud[-1] + 1) * 0.02)
+
+
+def realtime_latency(server: Any, key: str, data: bytes, silence_s: float) -> float:
+    """Seconds from the end of speech (streamed at real-time pace) to its committed transcript."""
+    audio = decode_audio(Sensitive(data), max_seconds=3600).array()
+    pcm = (audio.clip(-1, 1) * 32767).astype("<i2").tobytes()
+    step = 3200  # 100 ms of 16 kHz s16
+    query = httpx.QueryParams(
+        {
+            "xi_api_key": key,
+            "audio_format": "pcm_16000",
+            "commit_strategy": "vad",
+            "vad_silence_threshold_secs": silence_s,
+            "language_code": "en",
+        }
+    )
+    stream = pcm + b"\x00" * int(16000 * 2 * (silence_s + 3))
+    commits: list[float] = []
+    url = f"{server.ws_url}/v1/speech-to-text/realtime?{query}"
+    with connect(url, open_timeout=30, max_size=None) as ws:
+        json.loads(ws.recv(timeout=30))
+        start = time.perf_counter()
+        for i, offset in enumerate(range(0, len(stream), step)):
+            # Real-time pace: chunk i leaves at i * 100 ms.
+            delay = start + i * 0.1 - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            message = {"audio_base_64": base64.b64encode(stream[offset : offset + step]).decode()}
+            ws.send(json.dumps(message))
+            drain(ws, commits)
+        drain(ws, commits, wait=5)
+    if not commits:
+        return float("nan")
+    return commits[-1] - (start + speech_end(audio))
+
+
+def drain(ws: Any, commits: list[float], wait: float = 0) -> None:
+    """Read what has arrived, noting when each committed transcript came."""
+    while True:
+        try:
+            message = json.loads(ws.recv(timeout=wait))
+        except TimeoutError:
+            return
+        if message["message_type"] == "committed_transcript" and message["text"]:
+            commits.append(time.perf_counter())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--speech", type=Path, default=ROOT.parent / "shared" / "speech")
+    parser.add_argument("--realtime-clips", type=int, default=4)
+    parser.add_argument("--silence", type=float, default=0.5, help="VAD silence to commit (s)")
+    args = parser.parse_args()
+    if not (args.speech / "manifest.tsv").is_file():
+        print(f"skipped: no speech clips at {args.speech} (pass --speech DIR)")
+        return
+    clips = load_manifest(args.speech)
+    # The tests' harness starts and stops a real server the same way the suite does.
+    sys.path.insert(0, str(ROOT))
+    from tests.harness import RunningServer
+
+    engine = WhisperTranscriber(SttSettings(), threads=2)
+    engine.load()
+    root = Path(tempfile.mkdtemp(prefix="sottovoce-bench-"))
+    server = RunningServer(root, env={"SOTTOVOCE_ENGINES__PRELOAD": "true"})
+    try:
+        key = server.create_workspace("bench", zdr=True).api_key
+        local, remote = Tally(), Tally()
+        with httpx.Client(base_url=server.url, timeout=300) as client:
+            first = clips[0][0].read_bytes()
+            in_process(engine, first)  # warm-up, both sides
+            over_http(client, key, clips[0][0].name, first)
+            print(f"{'clip':40s} {'in-proc s':>9s} {'server s':>9s}  errors (in/server)")
+            for i, (path, ref) in enumerate(clips):
+                data = path.read_bytes()
+                # Alternate which side goes first, so drift does not favour one.
+                if i % 2 == 0:
+                    hyp_l, sec_l, dur = in_process(engine, data)
+                    hyp_s, sec_s = over_http(client, key, path.name, data)
+                else:
+                    hyp_s, sec_s = over_http(client, key, path.name, data)
+                    hyp_l, sec_l, dur = in_process(engine, data)
+                local.add(ref, hyp_l, sec_l, dur)
+                remote.add(ref, hyp_s, sec_s, dur)
+                e_l, e_s = errors(ref, hyp_l)[0], errors(ref, hyp_s)[0]
+                print(f"{path.name:40s} {sec_l:9.2f} {sec_s:9.2f}  {e_l}/{e_s}")
+        print()
+        print(f"audio {local.audio:.1f} s, {local.words} reference words (Whisper EN normaliser)")
+        for name, tally in (("in-process", local), ("server", remote)):
+            print(
+                f"{name:11s} WER {tally.wer:.4f} ({tally.errors}/{tally.words})"
+                f"  [digits spelled: {tally.wer_spelled:.4f}]  RTF {tally.rtf:.3f}"
+            )
+        print(f"server/in-process RTF ratio {remote.rtf / local.rtf:.3f} (target <= 1.05)")
+        print()
+        print(f"realtime, VAD silence {args.silence} s, real-time pace, 100 ms chunks:")
+        by_length = sorted(clips, key=lambda c: c[0].stat().st_size)
+        picks = by_length[:: max(1, len(by_length) // args.realtime_clips)][: args.realtime_clips]
+        latencies = []
+        for path, _ in picks:
+            latency = realtime_latency(server, key, path.read_bytes(), args.silence)
+            latencies.append(latency)
+            print(f"  {path.name:40s} end of speech -> committed {latency:.2f} s")
+        latencies.sort()
+        median = latencies[len(latencies) // 2]
+        print(
+            f"  median {median:.2f} s (includes the {args.silence} s of silence the VAD waits "
+            f"for; processing {median - args.silence:.2f} s)"
+        )
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
