@@ -43,7 +43,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 NORMALISE = EnglishTextNormalizer()
 _BASIC = BasicTextNormalizer()
-_DIGITS = dict(zip("0123456789", "zero one two three four five six seven eight nine".split(" ")))
+_DIGITS = {
+    str(i): word
+    for i, word in enumerate(
+        ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+    )
+}
 
 
 def spelled_digits(text: str) -> str:
