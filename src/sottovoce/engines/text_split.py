@@ -95,7 +95,7 @@ def _shorten_first(text: str, span: Span, first_words: int) -> list[Span]:
     clause_cuts = _cuts(text, span.start, span.end, _CLAUSE_END)
     if clause_cuts:
         first_clause_words = sum(1 for w in words if w.end() <= clause_cuts[0])
-        if 2 <= first_clause_words <= 2 * first_words:
+        if 1 <= first_clause_words <= 2 * first_words:
             return _pieces(span.start, span.end, clause_cuts[:1])
     # No usable comma: cut before a word that starts a phrase, near the wanted length.
     cut_word = first_words
