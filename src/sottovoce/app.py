@@ -10,7 +10,17 @@ import anyio
 from fastapi import FastAPI
 
 from sottovoce import __version__
-from sottovoce.api import health, history, usage, workspace
+from sottovoce.api import (
+    cartesia_tts,
+    elevenlabs_tts,
+    health,
+    history,
+    models,
+    openai_speech,
+    usage,
+    voices,
+    workspace,
+)
 from sottovoce.api.deps import Services
 from sottovoce.api.errors import install_error_handlers
 from sottovoce.api.middleware import RequestLifecycle
@@ -48,5 +58,14 @@ def create_app(settings: Settings, engines: EngineRegistry | None = None) -> Fas
     install_error_handlers(app)
     app.add_middleware(RequestLifecycle, services=services)
     for router in (health.router, workspace.router, usage.router, history.router):
+        app.include_router(router)
+    for router in (
+        elevenlabs_tts.router,
+        openai_speech.router,
+        cartesia_tts.router,
+        voices.elevenlabs_router,
+        voices.cartesia_router,
+        models.router,
+    ):
         app.include_router(router)
     return app

@@ -31,6 +31,7 @@ import anyio
 import numpy as np
 import numpy.typing as npt
 
+from sottovoce.config import Settings
 from sottovoce.engines.base import LOCAL_PROVIDER, AudioChunk, ModelInfo, SynthesisRequest
 from sottovoce.engines.text_split import Span, split_text
 from sottovoce.errors import EngineFailed, EngineUnavailable, InvalidRequest
@@ -109,6 +110,15 @@ class PiperSynthesizer:
         self._first_chunk_words = first_chunk_words
         self._lock = threading.Lock()
         self._voice: Any = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PiperSynthesizer:
+        return cls(
+            threads=settings.engines.threads,
+            inference_slots=settings.tts.inference_slots,
+            max_chunk_chars=settings.tts.max_chunk_chars,
+            first_chunk_words=settings.tts.first_chunk_words,
+        )
 
     # Loading -----------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ import anyio
 
 from sottovoce.config import Settings
 from sottovoce.engines.base import ChatModel, ModelInfo, Synthesizer, Transcriber
+from sottovoce.engines.piper import PiperSynthesizer
 from sottovoce.errors import UnknownModel
 
 Engine = Synthesizer | Transcriber | ChatModel
@@ -68,4 +69,5 @@ class EngineRegistry:
 def build_registry(settings: Settings) -> EngineRegistry:
     """The engines this server offers. One line per engine."""
     registry = EngineRegistry()
+    registry.add(PiperSynthesizer.from_settings(settings))
     return registry

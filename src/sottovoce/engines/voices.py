@@ -83,3 +83,7 @@ class VoiceTable:
     def get(self, voice_id: str) -> Voice | None:
         """The listed voice with exactly this id (no aliases), for ``GET /voices/{id}``."""
         return next((v for v in self.voices if v.voice_id == voice_id), None)
+
+
+DEFAULT_VOICES = VoiceTable()
+"""The voices this server speaks (immutable data, no I/O)."""
