@@ -39,8 +39,9 @@ class TtsSettings(BaseModel):
     first_chunk_words: int = Field(default=4, ge=0)
     """Words in the first synthesized piece when the first clause is longer (0: whole clause).
     A short first piece makes the first audio leave early."""
-    max_chunk_chars: int = Field(default=200, ge=20)
-    """Longest piece synthesized in one call; longer sentences are cut at clauses, then words."""
+    max_chunk_chars: int = Field(default=120, ge=20)
+    """Longest piece synthesized in one call; longer sentences are cut at clauses, then words.
+    Memory grows with it: Piper's decoder needs about 17 MB per second of audio in a piece."""
     inference_slots: int = Field(default=2, gt=0)
     """Synthesis calls running at once; others queue piece by piece, so streams interleave."""
 

@@ -14,8 +14,11 @@ def pieces(text: str, **kwargs: int) -> list[str]:
     return out
 
 
-def test_first_piece_of_a_plain_sentence_is_a_few_words_cut_before_a_phrase() -> None:
-    assert pieces(FOX) == ["The quick brown fox jumps ", "over the lazy dog."]
+def test_first_piece_of_a_plain_sentence_is_at_most_a_few_words() -> None:
+    assert pieces(FOX) == ["The quick brown fox ", "jumps over the lazy dog."]
+    # A word earlier, if that is where a phrase starts.
+    assert pieces("Call me at noon and we will talk it over.")[0] == "Call me at noon "
+    assert pieces("I went to the shop for some bread.")[0] == "I went "
 
 
 def test_first_piece_is_the_first_clause_when_there_is_one() -> None:

@@ -94,7 +94,7 @@ class PiperSynthesizer:
         *,
         threads: int = 2,
         inference_slots: int = 2,
-        max_chunk_chars: int = 200,
+        max_chunk_chars: int = 120,
         first_chunk_words: int = 4,
     ) -> None:
         self.info = ModelInfo(

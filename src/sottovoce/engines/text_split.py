@@ -99,7 +99,8 @@ def _shorten_first(text: str, span: Span, first_words: int) -> list[Span]:
             return _pieces(span.start, span.end, clause_cuts[:1])
     # No usable comma: cut before a word that starts a phrase, near the wanted length.
     cut_word = first_words
-    for candidate in (first_words, first_words - 1, first_words + 1):
+    # Never longer than asked (latency); shorter if that is where a phrase starts.
+    for candidate in (first_words, first_words - 1, first_words - 2):
         word = words[candidate].group().lower().strip("\"'(") if candidate < len(words) else ""
         if 2 <= candidate < len(words) - 1 and word in _PHRASE_STARTERS:
             cut_word = candidate
