@@ -75,9 +75,14 @@ def marker_forms(marker: str) -> dict[str, bytes]:
 
 class RunningServer:
     def __init__(
-        self, root: Path, env: dict[str, str] | None = None, startup_s: float = 90
+        self,
+        root: Path,
+        env: dict[str, str] | None = None,
+        startup_s: float = 90,
+        extra_places: list[Path] | None = None,
     ) -> None:
         self.root = root
+        self.extra_places = extra_places or []
         self.data_dir = root / "data"
         self.tmp_dir = root / "tmp"
         self.log_dir = root / "logs"
@@ -86,7 +91,9 @@ class RunningServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
-        self.database_url = f"sqlite:///{self.data_dir / 'sottovoce.db'}"
+        self.database_url = (env or {}).get(
+            "SOTTOVOCE_DATABASE_URL", f"sqlite:///{self.data_dir / 'sottovoce.db'}"
+        )
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("SOTTOVOCE_")}
         full_env.update(
             {
@@ -153,7 +160,7 @@ class RunningServer:
 
     def persisted_files(self) -> list[Path]:
         """Every file the server could have persisted content to."""
-        places = [self.data_dir, self.tmp_dir, self.log_dir]
+        places = [self.data_dir, self.tmp_dir, self.log_dir, *self.extra_places]
         return sorted(p for place in places for p in place.rglob("*") if p.is_file())
 
     def decrypted_history(self) -> list[tuple[str, bytes]]:
@@ -178,7 +185,7 @@ class RunningServer:
     def find_marker(self, marker: str) -> list[str]:
         """Every (place, form) where the marker is found. Empty means: no trace."""
         forms = marker_forms(marker)
-        places = [(str(p.relative_to(self.root)), p.read_bytes()) for p in self.persisted_files()]
+        places = [(str(p), p.read_bytes()) for p in self.persisted_files()]
         places += [(f"history:{i} (decrypted)", data) for i, data in self.decrypted_history()]
         return [
             f"{place} ({name})"
