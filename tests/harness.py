@@ -9,6 +9,7 @@ marker in plain, URL-encoded, UTF-16 and base64 forms.
 from __future__ import annotations
 
 import base64
+import json
 import os
 import signal
 import socket
@@ -22,9 +23,11 @@ from urllib.parse import quote, quote_plus
 
 import httpx
 
+from sottovoce.config import Settings
 from sottovoce.privacy.policy import Plan
-from sottovoce.store import keys, workspaces
+from sottovoce.store import history, keys, workspaces
 from sottovoce.store.db import Store
+from sottovoce.store.history import HistoryFilter
 
 
 @dataclass(frozen=True)
@@ -72,9 +75,14 @@ def marker_forms(marker: str) -> dict[str, bytes]:
 
 class RunningServer:
     def __init__(
-        self, root: Path, env: dict[str, str] | None = None, startup_s: float = 90
+        self,
+        root: Path,
+        env: dict[str, str] | None = None,
+        startup_s: float = 90,
+        extra_places: list[Path] | None = None,
     ) -> None:
         self.root = root
+        self.extra_places = extra_places or []
         self.data_dir = root / "data"
         self.tmp_dir = root / "tmp"
         self.log_dir = root / "logs"
@@ -83,13 +91,16 @@ class RunningServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
-        self.database_url = f"sqlite:///{self.data_dir / 'sottovoce.db'}"
+        self.database_url = (env or {}).get(
+            "SOTTOVOCE_DATABASE_URL", f"sqlite:///{self.data_dir / 'sottovoce.db'}"
+        )
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("SOTTOVOCE_")}
         full_env.update(
             {
                 "SOTTOVOCE_DATA_DIR": str(self.data_dir),
                 "SOTTOVOCE_ENGINES__PRELOAD": "false",
                 "SOTTOVOCE_LOG_LEVEL": "DEBUG",
+                "SOTTOVOCE_LOG_FILE": str(self.log_dir / "server.log"),
                 "TMPDIR": str(self.tmp_dir),
                 "HF_HUB_OFFLINE": "1",
                 "PYTHONUNBUFFERED": "1",
@@ -126,8 +137,10 @@ class RunningServer:
 
     @property
     def store(self) -> Store:
+        """The server's own database and key store, opened in the test process."""
         if self._store is None:
-            self._store = Store(self.database_url)
+            settings = Settings(data_dir=self.data_dir, database_url=self.database_url)
+            self._store = Store.from_settings(settings)
         return self._store
 
     def create_workspace(
@@ -147,19 +160,39 @@ class RunningServer:
 
     def persisted_files(self) -> list[Path]:
         """Every file the server could have persisted content to."""
-        places = [self.data_dir, self.tmp_dir, self.log_dir]
+        places = [self.data_dir, self.tmp_dir, self.log_dir, *self.extra_places]
         return sorted(p for place in places for p in place.rglob("*") if p.is_file())
 
-    def find_marker(self, marker: str) -> list[str]:
-        """Every (file, form) where the marker is found. Empty means: no trace."""
-        forms = marker_forms(marker)
+    def decrypted_history(self) -> list[tuple[str, bytes]]:
+        """Every history item's content, decrypted with the server's keys.
+
+        History is encrypted at rest, so a byte search of the database cannot see what it
+        holds: this is the place where retained content shows, and where a leak into history
+        under ZDR would hide.
+        """
         found = []
-        for path in self.persisted_files():
-            data = path.read_bytes()
-            for name, form in forms.items():
-                if form in data:
-                    found.append(f"{path.relative_to(self.root)} ({name})")
+        with self.store.session() as s:
+            for ws in workspaces.list_all(s):
+                for item in history.list_page(s, ws.id, HistoryFilter(page_size=10**6)).items:
+                    blob = item.text.reveal().encode() if item.text is not None else b""
+                    if item.details is not None:
+                        blob += json.dumps(item.details.reveal()).encode()
+                    if item.has_audio:
+                        blob += history.get_audio(s, ws.id, item.id)[0].reveal()
+                    found.append((item.id, blob))
         return found
+
+    def find_marker(self, marker: str) -> list[str]:
+        """Every (place, form) where the marker is found. Empty means: no trace."""
+        forms = marker_forms(marker)
+        places = [(str(p), p.read_bytes()) for p in self.persisted_files()]
+        places += [(f"history:{i} (decrypted)", data) for i, data in self.decrypted_history()]
+        return [
+            f"{place} ({name})"
+            for place, data in places
+            for name, form in forms.items()
+            if form in data
+        ]
 
     def stop(self) -> None:
         if self._store is not None:

@@ -28,12 +28,17 @@ from sottovoce.config import Settings
 from sottovoce.engines.registry import EngineRegistry, build_registry
 from sottovoce.privacy.logging import log_event
 from sottovoce.store.db import Store
+from sottovoce.store.ids import now_ms
+from sottovoce.store.sweeper import Clock, RetentionSweeper
 
 log = logging.getLogger("sottovoce.app")
 
 
-def create_app(settings: Settings, engines: EngineRegistry | None = None) -> FastAPI:
-    store = Store(settings.resolved_database_url)
+def create_app(
+    settings: Settings, engines: EngineRegistry | None = None, clock: Clock = now_ms
+) -> FastAPI:
+    store = Store.from_settings(settings)
+    sweeper = RetentionSweeper(store, settings, clock)
     services = Services(settings=settings, store=store, engines=engines or build_registry(settings))
 
     @asynccontextmanager
@@ -43,7 +48,10 @@ def create_app(settings: Settings, engines: EngineRegistry | None = None) -> Fas
             await services.engines.load_all()
         log_event(log, "server.ready", version=__version__, count=len(services.engines.models()))
         try:
-            yield
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(sweeper.run_forever)
+                yield
+                tasks.cancel_scope.cancel()
         finally:
             store.close()
 

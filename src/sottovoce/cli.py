@@ -19,8 +19,10 @@ from sqlalchemy.orm import Session
 from sottovoce.config import Settings
 from sottovoce.errors import SottovoceError
 from sottovoce.privacy.policy import Plan
-from sottovoce.store import keys, workspaces
+from sottovoce.store import backups, keys, workspaces
 from sottovoce.store.db import Store
+from sottovoce.store.ids import now_ms
+from sottovoce.store.workspace_deletion import delete_workspace
 
 T = TypeVar("T")
 
@@ -29,8 +31,14 @@ def _settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        fields = sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()})
-        raise click.ClickException(f"invalid settings: {', '.join(fields)}") from None
+        # Name the setting and the rule, never the value (it may be a secret).
+        problems = sorted(
+            {
+                f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}"
+                for e in exc.errors()
+            }
+        )
+        raise click.ClickException(f"invalid settings: {'; '.join(problems)}") from None
 
 
 def _echo(data: Any) -> None:
@@ -39,7 +47,7 @@ def _echo(data: Any) -> None:
 
 @contextmanager
 def _store() -> Iterator[Store]:
-    store = Store(_settings().resolved_database_url)
+    store = Store.from_settings(_settings())
     try:
         store.migrate()
         yield store
@@ -148,6 +156,24 @@ def workspace_set_plan(workspace_id: str, plan: str) -> None:
     _echo(asdict(_in_session(lambda s: workspaces.set_plan(s, workspace_id, Plan(plan)))))
 
 
+@workspace.command("delete")
+@click.argument("workspace_id")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def workspace_delete(workspace_id: str, yes: bool) -> None:
+    """Delete a workspace: its keys, history, usage, settings, and its encryption key."""
+    if not yes:
+        click.confirm(f"Delete {workspace_id} and everything it owns, for good?", abort=True)
+    keep = _settings().retention.keep_billing_totals
+    with _store() as store:
+        try:
+            with store.session() as session:
+                delete_workspace(session, workspace_id, keep_billing_totals=keep)
+        except SottovoceError as exc:
+            raise click.ClickException(f"{exc.code}: {exc.message}") from None
+        store.checkpoint()
+    _echo({"workspace_id": workspace_id, "deleted": True})
+
+
 @main.group()
 def key() -> None:
     """Create and revoke API keys (operator commands)."""
@@ -168,6 +194,63 @@ def key_revoke(key_id: str) -> None:
     """Revoke a key at once."""
     _in_session(lambda s: keys.revoke(s, key_id))
     _echo({"key_id": key_id, "revoked": True})
+
+
+@main.group()
+def backup() -> None:
+    """Database backups: create, list, restore, prune (the key store is never included)."""
+
+
+@contextmanager
+def _progress(message: str) -> Iterator[None]:
+    from rich.console import Console
+
+    with Console(stderr=True).status(message):
+        yield
+
+
+@backup.command("create")
+def backup_create() -> None:
+    """Take a consistent online snapshot of the database."""
+    settings = _settings()
+    with _store() as store, _progress("Creating backup..."):
+        made = backups.create(
+            store, settings.resolved_backup_dir, settings.retention.backup_days, now_ms()
+        )
+    _echo(asdict(made))
+
+
+@backup.command("list")
+def backup_list() -> None:
+    """List backups with their creation time and expiry."""
+    _echo([asdict(b) for b in backups.list_all(_settings().resolved_backup_dir)])
+
+
+@backup.command("restore")
+@click.argument("backup_id")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def backup_restore(backup_id: str, yes: bool) -> None:
+    """Replace the database with a backup (stop the server first).
+
+    Items and workspaces deleted since the backup stay deleted: their keys are gone.
+    """
+    settings = _settings()
+    try:
+        chosen = backups.get(settings.resolved_backup_dir, backup_id)
+        if not yes:
+            click.confirm(f"Replace the database with {backup_id}?", abort=True)
+        with _store() as store, _progress("Restoring backup..."):
+            purged = backups.restore(store, settings.resolved_backup_dir, chosen)
+    except SottovoceError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.message}") from None
+    _echo({"restored": backup_id, "deleted_items_purged": purged})
+
+
+@backup.command("prune")
+def backup_prune() -> None:
+    """Delete backups past their expiry (retention.backup_days, default 30)."""
+    removed = backups.prune(_settings().resolved_backup_dir, now_ms())
+    _echo({"removed": [b.id for b in removed]})
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -180,7 +180,7 @@ class RequestLifecycle:
         )
         if meter.workspace_id is None:
             await self._attribute(scope, meter)
-        if meter.workspace_id is None or meter.product is None:
+        if meter.workspace_id is None or meter.product is None or meter.workspace_deleted:
             return
         record = usage.UsageRecord(
             request_id=meter.request_id,
