@@ -23,6 +23,7 @@ import json
 import logging
 import threading
 from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,7 @@ class PiperSynthesizer:
         inference_slots: int = 2,
         max_chunk_chars: int = 120,
         first_chunk_words: int = 4,
+        spin: bool = False,
     ) -> None:
         self.info = ModelInfo(
             model_id=MODEL_ID,
@@ -105,7 +107,10 @@ class PiperSynthesizer:
             languages=("en",),
         )
         self._threads = threads
-        self._limiter = anyio.CapacityLimiter(inference_slots)
+        self._spin = spin
+        # A pool of its own, as small as the slots: each thread that runs the decoder keeps a
+        # malloc arena of a few hundred MB, so a shared pool of 40 threads would hoard memory.
+        self._executor = ThreadPoolExecutor(max_workers=inference_slots, thread_name_prefix="piper")
         self._max_chunk_chars = max_chunk_chars
         self._first_chunk_words = first_chunk_words
         self._lock = threading.Lock()
@@ -142,6 +147,10 @@ class PiperSynthesizer:
             options.intra_op_num_threads = self._threads
             options.inter_op_num_threads = 1
             options.log_severity_level = 3
+            if not self._spin:
+                # Idle ONNX threads spin by default: on a busy or small machine that burns the
+                # cores the other synthesis calls need.
+                options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             session = onnxruntime.InferenceSession(
                 _patched_model(model_path), sess_options=options, providers=["CPUExecutionProvider"]
             )
@@ -197,14 +206,8 @@ class PiperSynthesizer:
                 pending.cancel()
 
     def _start(self, text: str, speed: float) -> asyncio.Future[PieceAudio]:
-        voice = self._voice
-
-        async def run() -> PieceAudio:
-            return await anyio.to_thread.run_sync(
-                self._run, voice, text, speed, limiter=self._limiter
-            )
-
-        return asyncio.ensure_future(run())
+        loop = asyncio.get_running_loop()
+        return loop.run_in_executor(self._executor, self._run, self._voice, text, speed)
 
     def _run(self, voice: Any, text: str, speed: float) -> PieceAudio:
         try:
