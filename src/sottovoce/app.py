@@ -10,9 +10,10 @@ import anyio
 from fastapi import FastAPI
 
 from sottovoce import __version__
-from sottovoce.api import health, history, usage, workspace
+from sottovoce.api import health, history, metrics, usage, workspace
 from sottovoce.api.deps import Services
 from sottovoce.api.errors import install_error_handlers
+from sottovoce.api.metrics import Metrics
 from sottovoce.api.middleware import RequestLifecycle
 from sottovoce.config import Settings
 from sottovoce.engines.registry import EngineRegistry, build_registry
@@ -53,8 +54,9 @@ def create_app(
         redoc_url=None,
     )
     app.state.services = services
+    app.state.metrics = Metrics()
     install_error_handlers(app)
-    app.add_middleware(RequestLifecycle, services=services)
-    for router in (health.router, workspace.router, usage.router, history.router):
+    app.add_middleware(RequestLifecycle, services=services, metrics=app.state.metrics)
+    for router in (health.router, metrics.router, workspace.router, usage.router, history.router):
         app.include_router(router)
     return app
