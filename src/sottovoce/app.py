@@ -15,6 +15,7 @@ from sottovoce.api import (
     elevenlabs_tts,
     health,
     history,
+    metrics,
     models,
     openai_speech,
     usage,
@@ -23,6 +24,7 @@ from sottovoce.api import (
 )
 from sottovoce.api.deps import Services
 from sottovoce.api.errors import install_error_handlers
+from sottovoce.api.metrics import Metrics
 from sottovoce.api.middleware import RequestLifecycle
 from sottovoce.config import Settings
 from sottovoce.engines.registry import EngineRegistry, build_registry
@@ -63,9 +65,10 @@ def create_app(
         redoc_url=None,
     )
     app.state.services = services
+    app.state.metrics = Metrics()
     install_error_handlers(app)
-    app.add_middleware(RequestLifecycle, services=services)
-    for router in (health.router, workspace.router, usage.router, history.router):
+    app.add_middleware(RequestLifecycle, services=services, metrics=app.state.metrics)
+    for router in (health.router, metrics.router, workspace.router, usage.router, history.router):
         app.include_router(router)
     for router in (
         elevenlabs_tts.router,
