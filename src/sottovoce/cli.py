@@ -220,12 +220,19 @@ def key_revoke(key_id: str) -> None:
     help="Another directory to search, e.g. the PostgreSQL data directory (repeatable).",
 )
 @click.option("--json", "json_out", default=None, help="Write the JSON report here ('-': stdout).")
+@click.option(
+    "--only",
+    "only",
+    multiple=True,
+    help="Run only the probes whose name starts with this (repeatable).",
+)
 def audit_command(
     url: str | None,
     tmp_dir: Path | None,
     log_files: tuple[Path, ...],
     search_dirs: tuple[Path, ...],
     json_out: str | None,
+    only: tuple[str, ...],
 ) -> None:
     """Prove that zero-retention requests leave nothing behind (exit 1 on any leak)."""
     import tempfile
@@ -237,6 +244,9 @@ def audit_command(
     from sottovoce.audit_probes import PROBES
 
     settings = _settings()
+    probes = [p for p in PROBES if not only or p.name.startswith(only)]
+    if not probes:
+        raise click.ClickException("no probe matches --only")
     console = Console(stderr=True)
     with console.status("Starting the server..." if url is None else "Connecting..."):
         try:
@@ -249,12 +259,12 @@ def audit_command(
             raise click.ClickException(str(exc)) from None
     try:
         with Progress(console=console, transient=True) as progress:
-            task = progress.add_task("Probing", total=2 * len(PROBES))
+            task = progress.add_task("Probing", total=2 * len(probes))
 
             def tick(name: str) -> None:
                 progress.update(task, advance=1, description=name)
 
-            report: AuditReport = audit(target, tick=tick)
+            report: AuditReport = audit(target, probes, tick=tick)
     finally:
         target.stop()
         target.store.close()
