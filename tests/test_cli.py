@@ -89,3 +89,30 @@ def test_invalid_settings_are_named_not_dumped(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "master_key" in result.stderr
     assert "short" not in result.stderr
+
+
+def test_backup_create_list_restore_prune(tmp_path: Path) -> None:
+    ws = json.loads(cli(tmp_path, "workspace", "create", "clinic").stdout)
+    made = json.loads(cli(tmp_path, "backup", "create").stdout)
+    assert made["engine"] == "sqlite"
+    assert made["expires_at_ms"] - made["created_at_ms"] == 30 * 86_400_000
+    assert [b["id"] for b in json.loads(cli(tmp_path, "backup", "list").stdout)] == [made["id"]]
+    cli(tmp_path, "workspace", "create", "after the backup")
+    restored = cli(tmp_path, "backup", "restore", made["id"], "--yes")
+    assert restored.returncode == 0, restored.stderr
+    listed = json.loads(cli(tmp_path, "workspace", "list").stdout)
+    assert [w["id"] for w in listed] == [ws["workspace_id"]]
+    assert json.loads(cli(tmp_path, "backup", "prune").stdout) == {"removed": []}
+    missing = cli(tmp_path, "backup", "restore", "backup-nope", "--yes")
+    assert missing.returncode == 1
+    assert "not_found" in missing.stderr
+
+
+def test_workspace_delete_needs_confirmation(tmp_path: Path) -> None:
+    ws = json.loads(cli(tmp_path, "workspace", "create", "gone").stdout)
+    refused = cli(tmp_path, "workspace", "delete", ws["workspace_id"])  # no stdin: aborted
+    assert refused.returncode != 0
+    assert len(json.loads(cli(tmp_path, "workspace", "list").stdout)) == 1
+    done = json.loads(cli(tmp_path, "workspace", "delete", ws["workspace_id"], "--yes").stdout)
+    assert done == {"workspace_id": ws["workspace_id"], "deleted": True}
+    assert json.loads(cli(tmp_path, "workspace", "list").stdout) == []

@@ -12,16 +12,23 @@ from fastapi import FastAPI
 from sottovoce import __version__
 from sottovoce.api import (
     cartesia_stt,
+    cartesia_tts,
     elevenlabs_stt,
+    elevenlabs_tts,
     health,
     history,
+    metrics,
+    models,
+    openai_speech,
     openai_transcriptions,
     realtime_stt,
     usage,
+    voices,
     workspace,
 )
 from sottovoce.api.deps import Services
 from sottovoce.api.errors import install_error_handlers
+from sottovoce.api.metrics import Metrics
 from sottovoce.api.middleware import RequestLifecycle
 from sottovoce.config import Settings
 from sottovoce.engines.registry import EngineRegistry, build_registry
@@ -62,9 +69,19 @@ def create_app(
         redoc_url=None,
     )
     app.state.services = services
+    app.state.metrics = Metrics()
     install_error_handlers(app)
-    app.add_middleware(RequestLifecycle, services=services)
-    for router in (health.router, workspace.router, usage.router, history.router):
+    app.add_middleware(RequestLifecycle, services=services, metrics=app.state.metrics)
+    for router in (health.router, metrics.router, workspace.router, usage.router, history.router):
+        app.include_router(router)
+    for router in (
+        elevenlabs_tts.router,
+        openai_speech.router,
+        cartesia_tts.router,
+        voices.elevenlabs_router,
+        voices.cartesia_router,
+        models.router,
+    ):
         app.include_router(router)
     stt_routers = (elevenlabs_stt, openai_transcriptions, cartesia_stt, realtime_stt)
     for module in stt_routers:

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -194,6 +195,111 @@ def key_revoke(key_id: str) -> None:
     """Revoke a key at once."""
     _in_session(lambda s: keys.revoke(s, key_id))
     _echo({"key_id": key_id, "revoked": True})
+
+
+@main.command("audit")
+@click.option("--url", default=None, help="Audit this running server instead of starting one.")
+@click.option(
+    "--tmp-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The running server's TMPDIR (with --url).",
+)
+@click.option(
+    "--log-file",
+    "log_files",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="A file the server's output goes to (repeatable).",
+)
+@click.option(
+    "--search-dir",
+    "search_dirs",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Another directory to search, e.g. the PostgreSQL data directory (repeatable).",
+)
+@click.option("--json", "json_out", default=None, help="Write the JSON report here ('-': stdout).")
+@click.option(
+    "--only",
+    "only",
+    multiple=True,
+    help="Run only the probes whose name starts with this (repeatable).",
+)
+def audit_command(
+    url: str | None,
+    tmp_dir: Path | None,
+    log_files: tuple[Path, ...],
+    search_dirs: tuple[Path, ...],
+    json_out: str | None,
+    only: tuple[str, ...],
+) -> None:
+    """Prove that zero-retention requests leave nothing behind (exit 1 on any leak)."""
+    import tempfile
+
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from sottovoce.audit import AuditReport, attach, audit, start_own_server
+    from sottovoce.audit_probes import PROBES
+
+    settings = _settings()
+    probes = [p for p in PROBES if not only or p.name.startswith(only)]
+    if not probes:
+        raise click.ClickException("no probe matches --only")
+    console = Console(stderr=True)
+    with console.status("Starting the server..." if url is None else "Connecting..."):
+        try:
+            if url is None:
+                target = start_own_server(settings, list(search_dirs))
+            else:
+                where = tmp_dir or Path(tempfile.gettempdir())
+                target = attach(url, settings, where, list(log_files), list(search_dirs))
+        except RuntimeError as exc:
+            raise click.ClickException(str(exc)) from None
+    try:
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("Probing", total=2 * len(probes))
+
+            def tick(name: str) -> None:
+                progress.update(task, advance=1, description=name)
+
+            report: AuditReport = audit(target, probes, tick=tick)
+    finally:
+        target.stop()
+        target.store.close()
+    _print_report(console, report)
+    if json_out == "-":
+        _echo(report.as_dict())
+    elif json_out:
+        Path(json_out).write_text(json.dumps(report.as_dict(), indent=2))
+    if not report.ok:
+        sys.exit(1)
+
+
+def _print_report(console: Any, report: Any) -> None:
+    from rich.table import Table
+
+    table = Table(title="sottovoce audit")
+    for column in ("run", "probe", "path", "status", "result"):
+        table.add_column(column)
+    for r in report.results:
+        if r.leaks:
+            result = "[red]LEAK: " + "; ".join(r.leaks) + "[/red]"
+        elif r.expected_in_history:
+            result = (
+                "[green]kept in history[/green]" if r.found_in_history else "[red]missing[/red]"
+            )
+        else:
+            result = "[green]no trace[/green]" if r.run == "zdr" else "no trace"
+        table.add_row(r.run, r.probe, r.path, str(r.status), result)
+    console.print(table)
+    console.print(
+        f"places searched: {report.places_searched}; control hits: {report.control_found}"
+    )
+    for problem in report.problems:
+        console.print(f"[red]{problem}[/red]")
+    console.print("[green]PASS[/green]" if report.ok else "[red]FAIL[/red]")
 
 
 @main.group()

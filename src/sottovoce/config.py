@@ -36,6 +36,14 @@ class LimitSettings(BaseModel):
 class TtsSettings(BaseModel):
     max_text_chars: int = Field(default=5000, gt=0)
     """Longest text a single TTS request may carry (422 above it)."""
+    first_chunk_words: int = Field(default=4, ge=0)
+    """Words in the first synthesized piece when the first clause is longer (0: whole clause).
+    A short first piece makes the first audio leave early."""
+    max_chunk_chars: int = Field(default=120, ge=20)
+    """Longest piece synthesized in one call; longer sentences are cut at clauses, then words.
+    Memory grows with it: Piper's decoder needs about 17 MB per second of audio in a piece."""
+    inference_slots: int = Field(default=2, gt=0)
+    """Synthesis calls running at once; others queue piece by piece, so streams interleave."""
 
 
 class SttSettings(BaseModel):

@@ -9,6 +9,8 @@ import pytest
 
 from tests.harness import Creds, RunningServer
 
+pytestmark = pytest.mark.both_databases
+
 
 def headers_for(scheme: str, key: str) -> dict[str, str]:
     return {

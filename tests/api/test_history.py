@@ -16,6 +16,8 @@ from sottovoce.store import history
 from sottovoce.store.history import NewHistoryItem
 from tests.harness import Creds, RunningServer
 
+pytestmark = pytest.mark.both_databases
+
 RETAIN = decide(WorkspaceRetention(zdr_enabled=False), RequestFlags(), Product.TTS)
 
 

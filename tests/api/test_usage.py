@@ -5,8 +5,11 @@ from __future__ import annotations
 import time
 
 import httpx
+import pytest
 
 from tests.harness import Creds, RunningServer
+
+pytestmark = pytest.mark.both_databases
 
 CONTENT_FREE_FIELDS = {
     "request_id",

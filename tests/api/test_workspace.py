@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from sottovoce.privacy.policy import Plan
 from sottovoce.store import workspaces
 from tests.harness import Creds, RunningServer
+
+pytestmark = pytest.mark.both_databases
 
 
 def patch(server: RunningServer, key: str, body: object) -> httpx.Response:

@@ -18,6 +18,8 @@ from sottovoce.store import history, workspaces
 from sottovoce.store.history import NewHistoryItem
 from tests.harness import Creds, RunningServer, new_canary
 
+pytestmark = pytest.mark.both_databases
+
 
 @pytest.fixture(scope="module")
 def server(start_server) -> RunningServer:  # type: ignore[no-untyped-def]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,14 +17,15 @@ from sottovoce.store import audit_log, workspaces
 from sottovoce.store.db import AuditLogIsAppendOnly, Store
 from sottovoce.store.schema import AuditLogRow, Base
 
+pytestmark = pytest.mark.both_databases
+
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    s = Store.from_settings(
-        Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'db.sqlite'}")
-    )
+def store(tmp_path: Path, database_url: Callable[[Path], str]) -> Iterator[Store]:
+    s = Store.from_settings(Settings(data_dir=tmp_path, database_url=database_url(tmp_path)))
     s.migrate()
-    return s
+    yield s
+    s.close()
 
 
 def test_migrations_match_the_models(store: Store) -> None:
@@ -40,6 +42,8 @@ def test_migrating_twice_is_harmless(store: Store) -> None:
 
 
 def test_sqlite_runs_with_wal_secure_delete_and_foreign_keys(store: Store) -> None:
+    if not store.is_sqlite:
+        pytest.skip("SQLite settings")
     with store.engine.connect() as c:
         assert c.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert c.execute(text("PRAGMA secure_delete")).scalar() == 1

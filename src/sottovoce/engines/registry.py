@@ -13,6 +13,7 @@ import anyio
 
 from sottovoce.config import Settings
 from sottovoce.engines.base import ChatModel, ModelInfo, Synthesizer, Transcriber
+from sottovoce.engines.piper import PiperSynthesizer
 from sottovoce.engines.whisper import WhisperTranscriber
 from sottovoce.errors import UnknownModel
 
@@ -69,5 +70,6 @@ class EngineRegistry:
 def build_registry(settings: Settings) -> EngineRegistry:
     """The engines this server offers. One line per engine."""
     registry = EngineRegistry()
+    registry.add(PiperSynthesizer.from_settings(settings))
     registry.add(WhisperTranscriber(settings.stt, threads=settings.engines.threads))
     return registry
