@@ -230,6 +230,8 @@ class RealtimeSession:
             await self.send_events([await self.stream.commit()])
 
     async def finish(self) -> None:
+        # Whatever was still pending is dropped: the client is gone or has closed.
+        await self.stream.close()
         self.ctx.usage.add_input(round(self.stream.audio_seconds, 3), "audio_seconds")
         text = " ".join(self.committed)
         self.ctx.usage.add_output(len(text), "characters")

@@ -4,12 +4,15 @@ Audio arrives in pieces of any size. The Silero VAD (shipped in faster-whisper) 
 32 ms window as it completes; an utterance starts at the first speech window and ends after
 ``silence_seconds`` of non-speech, when it is decoded with the file-transcription settings and
 committed. While the speaker talks, a greedy decode of the utterance so far is sent as a
-partial every ``partial_interval`` seconds of new audio. Everything stays in memory; the buffer
-holds one utterance plus a short lead-in, never the whole session.
+partial every ``partial_interval`` seconds of new audio. Partials run in the background, one
+at a time, and are skipped while one is still running: on a slow machine they come less
+often, but they never hold back the audio, the VAD or the commit. Everything stays in memory;
+the buffer holds one utterance plus a short lead-in, never the whole session.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
@@ -57,6 +60,8 @@ class LiveTranscription:
         self._silence_run = 0
         self._in_utterance = False
         self._since_partial = 0
+        self._utterance = 0  # counts commits, so a late partial of a closed utterance is dropped
+        self._partial: asyncio.Task[tuple[int, StreamEvent]] | None = None
         neg = max(options.vad_threshold - 0.15, 0.01)
         self._neg_threshold = neg
 
@@ -82,14 +87,34 @@ class LiveTranscription:
             event = await self._step(window, float(prob))
             if event is not None:
                 events.append(event)
+        events += self._finished_partial()
         if (
             self._in_utterance
+            and self._partial is None
             and self.options.partial_interval > 0
             and self._since_partial >= self.options.partial_interval * RATE
         ):
             self._since_partial = 0
-            events.append(await self._decode(StreamEventKind.PARTIAL))
+            self._partial = asyncio.create_task(self._run_partial(self._utterance))
         return events
+
+    async def _run_partial(self, utterance: int) -> tuple[int, StreamEvent]:
+        return utterance, await self._decode(StreamEventKind.PARTIAL)
+
+    def _finished_partial(self) -> list[StreamEvent]:
+        task = self._partial
+        if task is None or not task.done():
+            return []
+        self._partial = None
+        utterance, event = task.result()
+        return [event] if utterance == self._utterance else []
+
+    async def _settle_partial(self) -> None:
+        """Let a running partial finish (it holds the engine) and drop it."""
+        if self._partial is not None:
+            await asyncio.wait({self._partial})
+            self._partial.result()
+            self._partial = None
 
     async def _step(self, window: FloatArray, prob: float) -> StreamEvent | None:
         self._buffer = np.concatenate([self._buffer, window])
@@ -142,12 +167,13 @@ class LiveTranscription:
             condition_on_previous_text=final,
         )
         transcript: Transcript
-        if self._buffer.size == 0:
+        samples = self._buffer.copy()  # taken now: the buffer grows while the decode runs
+        if samples.size == 0:
             transcript = Transcript((), self.options.language or "", 0.0, 0.0)
         else:
             transcript = await self.engine.run(
                 self.engine.transcribe_array,
-                self._buffer.copy(),
+                samples,
                 language=self.options.language,
                 options=options,
                 offset=self._buffer_start / RATE,
@@ -155,6 +181,8 @@ class LiveTranscription:
         return StreamEvent(kind=kind, transcript=Sensitive(transcript))
 
     async def _commit_utterance(self) -> StreamEvent:
+        self._utterance += 1
+        await self._settle_partial()
         event = await self._decode(StreamEventKind.COMMITTED)
         self._reset(keep_lead_in=False)
         return event
@@ -171,6 +199,8 @@ class LiveTranscription:
         return await self._commit_utterance()
 
     async def close(self) -> list[StreamEvent]:
+        self._utterance += 1
+        await self._settle_partial()
         if self._in_utterance and self._speech_samples >= self.options.min_speech_seconds * RATE:
             return [await self.commit()]
         return []
