@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any, Final
 
+import anyio
 import numpy as np
 
 from sottovoce.engines.base import (
@@ -62,6 +63,7 @@ class LiveTranscription:
         self._since_partial = 0
         self._utterance = 0  # counts commits, so a late partial of a closed utterance is dropped
         self._partial: asyncio.Task[tuple[int, StreamEvent]] | None = None
+        self._vad_limiter = anyio.CapacityLimiter(1)
         neg = max(options.vad_threshold - 0.15, 0.01)
         self._neg_threshold = neg
 
@@ -77,8 +79,13 @@ class LiveTranscription:
         if whole == 0:
             return []
         windows, self._pending = self._pending[:whole], self._pending[whole:]
-        probs = await self.engine.run(
-            speech_probabilities, self.engine.vad_model(), self._context, windows
+        # The VAD has its own worker: it keeps pace with the audio while Whisper is busy.
+        probs = await anyio.to_thread.run_sync(
+            speech_probabilities,
+            self.engine.vad_model(),
+            self._context,
+            windows,
+            limiter=self._vad_limiter,
         )
         self._context = windows[-WINDOW:]
         events: list[StreamEvent] = []
@@ -91,6 +98,7 @@ class LiveTranscription:
         if (
             self._in_utterance
             and self._partial is None
+            and self._silence_run == 0  # not when a pause (and so a commit) may be starting
             and self.options.partial_interval > 0
             and self._since_partial >= self.options.partial_interval * RATE
         ):
