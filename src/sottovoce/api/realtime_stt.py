@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import json
 import uuid
 from collections.abc import Mapping
@@ -163,7 +164,9 @@ class RealtimeSession:
         )
         rate, encoding = AUDIO_FORMATS[config.audio_format]
         self.pcm = PcmStream(rate, encoding)
-        self.stream: TranscriptionStream = self.transcriber.open_stream(config.options)
+        interval = ctx.services.settings.stt.realtime_partial_interval
+        options = dataclasses.replace(config.options, partial_interval=interval)
+        self.stream: TranscriptionStream = self.transcriber.open_stream(options)
         self.committed: list[str] = []
         self.max_seconds = ctx.services.settings.stt.realtime_max_session_seconds
 
