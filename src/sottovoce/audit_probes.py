@@ -254,6 +254,73 @@ def _cartesia_tts(client: ProbeClient) -> None:
     _disconnect(client, case, "/tts/sse", headers=headers, json=body(_long_text(case.marker)))
 
 
+def _marked_wav(marker: str) -> bytes:
+    """One second of a quiet tone, with the marker in the WAV's INFO comment chunk."""
+    import io
+    import math
+    import struct
+    import wave
+
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(16000)
+        tone = (int(3000 * math.sin(2 * math.pi * 440 * i / 16000)) for i in range(16000))
+        wav.writeframes(b"".join(struct.pack("<h", v) for v in tone))
+    comment = marker.encode() + b"\0"
+    info = b"INFO" + b"ICMT" + struct.pack("<I", len(comment)) + comment
+    data = bytearray(buffer.getvalue() + b"LIST" + struct.pack("<I", len(info)) + info)
+    data[4:8] = struct.pack("<I", len(data) - 8)
+    return bytes(data)
+
+
+def _stt_files(client: ProbeClient) -> None:
+    """File transcription: the marker rides in the audio, the file name and the form fields."""
+    for name, url, model_field, model in (
+        ("stt.elevenlabs", "/v1/speech-to-text", "model_id", "scribe_v1"),
+        ("stt.openai", "/v1/audio/transcriptions", "model", "whisper-1"),
+        ("stt.cartesia", "/stt", "model", "ink-whisper"),
+    ):
+        for path in ("success", "corrupt_audio", "unknown_model", "bad_language"):
+            case = client.marker(name, path)
+            audio = _marked_wav(case.marker)
+            fields = {model_field: model, "prompt": case.marker}
+            if path == "corrupt_audio":
+                audio = b"\0not audio " + case.marker.encode() * 50
+            elif path == "unknown_model":
+                fields[model_field] = case.marker
+            elif path == "bad_language":
+                fields["language" if name != "stt.elevenlabs" else "language_code"] = case.marker
+            files = {"file": (f"{case.marker}.wav", audio, "audio/wav")}
+            _send(client, case, "POST", url, files=files, data=fields)
+
+
+def _stt_realtime(client: ProbeClient) -> None:
+    """The realtime socket: a malformed message and audio carrying the marker, then a commit;
+    once closed normally, once dropped mid-stream."""
+    import base64
+    import json
+
+    from websockets.sync.client import connect
+
+    for path in ("normal_close", "abrupt_disconnect"):
+        case = client.marker("stt.realtime", path)
+        url = f"{client.ws_url}/v1/speech-to-text/realtime?xi_api_key={client.api_key}"
+        with connect(url, open_timeout=30) as ws:
+            json.loads(ws.recv(timeout=30))
+            ws.send(json.dumps({"message_type": case.marker, "audio_base_64": case.marker}))
+            json.loads(ws.recv(timeout=30))
+            audio = base64.b64encode(_marked_wav(case.marker)[44:]).decode()
+            ws.send(json.dumps({"audio_base_64": audio, "commit": True}))
+            while json.loads(ws.recv(timeout=120))["message_type"] != "committed_transcript":
+                pass
+            case.status = 101
+            if path == "abrupt_disconnect":
+                ws.send(json.dumps({"audio_base_64": audio}))
+                ws.socket.close()
+
+
 PROBES: list[Probe] = [
     Probe("history.search", (("GET", "/v1/history"),), _history_search),
     Probe(
@@ -267,5 +334,11 @@ PROBES: list[Probe] = [
         _elevenlabs_tts,
     ),
     Probe("tts.openai", (("POST", "/v1/audio/speech"),), _openai_speech),
+    Probe(
+        "stt.files",
+        (("POST", "/v1/speech-to-text"), ("POST", "/v1/audio/transcriptions"), ("POST", "/stt")),
+        _stt_files,
+    ),
+    Probe("stt.realtime", (("WS", "/v1/speech-to-text/realtime"),), _stt_realtime),
     Probe("tts.cartesia", (("POST", "/tts/bytes"), ("POST", "/tts/sse")), _cartesia_tts),
 ]
