@@ -277,13 +277,13 @@ def _marked_wav(marker: str) -> bytes:
 
 def _stt_files(client: ProbeClient) -> None:
     """File transcription: the marker rides in the audio, the file name and the form fields."""
-    for name, url, model_field, model in (
-        ("stt.elevenlabs", "/v1/speech-to-text", "model_id", "scribe_v1"),
-        ("stt.openai", "/v1/audio/transcriptions", "model", "whisper-1"),
-        ("stt.cartesia", "/stt", "model", "ink-whisper"),
+    for surface, url, model_field, model in (
+        ("elevenlabs", "/v1/speech-to-text", "model_id", "scribe_v1"),
+        ("openai", "/v1/audio/transcriptions", "model", "whisper-1"),
+        ("cartesia", "/stt", "model", "ink-whisper"),
     ):
         for path in ("success", "corrupt_audio", "unknown_model", "bad_language"):
-            case = client.marker(name, path)
+            case = client.marker("stt.files", f"{surface}.{path}")
             audio = _marked_wav(case.marker)
             fields = {model_field: model, "prompt": case.marker}
             if path == "corrupt_audio":
@@ -291,7 +291,7 @@ def _stt_files(client: ProbeClient) -> None:
             elif path == "unknown_model":
                 fields[model_field] = case.marker
             elif path == "bad_language":
-                fields["language" if name != "stt.elevenlabs" else "language_code"] = case.marker
+                fields["language" if surface != "elevenlabs" else "language_code"] = case.marker
             files = {"file": (f"{case.marker}.wav", audio, "audio/wav")}
             _send(client, case, "POST", url, files=files, data=fields)
 
