@@ -39,6 +39,12 @@ class InvalidJson(SottovoceError):
     default_message = "The request body is not valid JSON."
 
 
+class ContextLengthExceeded(SottovoceError):
+    status = 400
+    code = "context_length_exceeded"
+    default_message = "The messages and max_tokens together exceed the model's context window."
+
+
 class UnsupportedMediaType(SottovoceError):
     status = 415
     code = "unsupported_media_type"
