@@ -1,0 +1,213 @@
+"""The request lifecycle, as one pure ASGI middleware.
+
+For every HTTP request and WebSocket: a request id (``request-id`` header, and in every log
+line), body size limits, a last-resort error response that says nothing of the request, one
+content-free access log line, and the usage record written after the response is fully sent
+(or the client went away).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+import anyio
+from starlette.datastructures import Headers, QueryParams
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sottovoce.api.deps import Services, lookup_key, read_key, route_product
+from sottovoce.api.errors import BODY_TOO_LARGE, error_body
+from sottovoce.api.usage_meter import SCOPE_KEY, UsageMeter
+from sottovoce.errors import PayloadTooLarge, SottovoceError
+from sottovoce.privacy.logging import error_fields, log_event, request_id_var
+from sottovoce.store import usage
+from sottovoce.store.ids import new_request_id, now_ms
+
+log = logging.getLogger("sottovoce.http")
+
+
+def _route_template(scope: Scope) -> str | None:
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else None
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def _is_json(scope: Scope) -> bool:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-type":
+            return b"json" in value.lower()
+    return False
+
+
+class RequestLifecycle:
+    def __init__(self, app: ASGIApp, services: Services) -> None:
+        self.app = app
+        self.services = services
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        request_id = new_request_id()
+        token = request_id_var.set(request_id)
+        meter = UsageMeter(request_id=request_id, started_at_ms=now_ms())
+        scope[SCOPE_KEY] = meter
+        started = time.perf_counter()
+        state: dict[str, Any] = {"status": None, "complete": False, "disconnected": False}
+        limits = self.services.settings.limits
+        limit = limits.max_json_bytes if _is_json(scope) else limits.max_body_bytes
+        received = 0
+        header = (b"request-id", request_id.encode())
+
+        async def receive_limited() -> Message:
+            nonlocal received
+            if received > limit:
+                scope[BODY_TOO_LARGE] = True
+                raise PayloadTooLarge()
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    scope[BODY_TOO_LARGE] = True
+                    raise PayloadTooLarge()
+            elif message["type"] == "websocket.disconnect":
+                # A client's normal close ends a session as surely as ours does.
+                if message.get("code") in (1000, 1001):
+                    state["complete"] = True
+                else:
+                    state["disconnected"] = True
+            return message
+
+        async def send_tracked(message: Message) -> None:
+            kind = message["type"]
+            if kind == "http.response.start":
+                state["status"] = message["status"]
+                message["headers"] = [*message.get("headers", []), header]
+            elif kind == "http.response.body" and not message.get("more_body", False):
+                state["complete"] = True
+            elif kind == "websocket.accept":
+                state["status"] = 101
+                message["headers"] = [*message.get("headers", []), header]
+            elif kind == "websocket.close":
+                state["complete"] = True
+                state["close_code"] = message.get("code", 1000)
+                if state["status"] is None:
+                    state["status"] = 403
+            await send(message)
+
+        declared = _content_length(scope)
+        if declared is not None and declared > limit:
+            # Refused at the first read, so the body is never buffered; routing has happened by
+            # then, so the request is still metered against its product.
+            received = declared
+        try:
+            await self.app(scope, receive_limited, send_tracked)
+        except Exception as exc:  # the last resort: nothing of the request reaches the log
+            log_event(log, "request_failed", logging.ERROR, **error_fields(exc))
+            if scope["type"] == "http" and state["status"] is None:
+                error = exc if isinstance(exc, SottovoceError) else SottovoceError()
+                await self._send_error(send_tracked, error, request_id, meter)
+            elif state["status"] is not None and not state["complete"]:
+                state["disconnected"] = True
+        finally:
+            await self._finish(scope, meter, state, started)
+            request_id_var.reset(token)
+
+    async def _attribute(self, scope: Scope, meter: UsageMeter) -> None:
+        """Meter a request that failed before its key was checked (bad JSON, too large)."""
+        product = route_product(scope.get("route"))
+        found = read_key(Headers(scope=scope), QueryParams(scope.get("query_string", b"")))
+        if product is None or found is None:
+            return
+        result = await lookup_key(self.services, found[0])
+        if result is not None:
+            meter.key_id, meter.workspace_id = result[0].id, result[1].id
+            meter.product = product
+
+    async def _send_error(
+        self, send: Send, error: SottovoceError, request_id: str, meter: UsageMeter
+    ) -> None:
+        meter.error_code = error.code
+        body = json.dumps(error_body(error, request_id)).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": error.status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    async def _finish(
+        self, scope: Scope, meter: UsageMeter, state: dict[str, Any], started: float
+    ) -> None:
+        duration_ms = int((time.perf_counter() - started) * 1000)
+        status = state["status"] or 500
+        close_code = state.get("close_code")
+        if meter.cancelled or state["disconnected"] or not state["complete"]:
+            # The response never finished: the client went away (or we failed mid-stream).
+            outcome = "cancelled"
+        elif status >= 400 or (close_code is not None and close_code not in (1000, 1001)):
+            outcome = "error"
+        else:
+            outcome = "ok"
+        log_event(
+            log,
+            "http.request" if scope["type"] == "http" else "websocket.session",
+            method=scope.get("method", "WS"),
+            route=_route_template(scope),
+            status=status,
+            outcome=outcome,
+            duration_ms=duration_ms,
+            workspace_id=meter.workspace_id,
+            product=meter.product.value if meter.product else None,
+            error_code=meter.error_code,
+        )
+        if meter.workspace_id is None:
+            await self._attribute(scope, meter)
+        if meter.workspace_id is None or meter.product is None:
+            return
+        record = usage.UsageRecord(
+            request_id=meter.request_id,
+            workspace_id=meter.workspace_id,
+            key_id=meter.key_id,
+            product=meter.product.value,
+            model_id=meter.model_id if self.services.engines.knows(meter.model_id or "") else None,
+            started_at_ms=meter.started_at_ms,
+            duration_ms=duration_ms,
+            input_units=meter.input_units,
+            input_unit=meter.input_unit,
+            output_units=meter.output_units,
+            output_unit=meter.output_unit,
+            status_code=status,
+            outcome=outcome,
+            error_code=meter.error_code,
+            content_retained=meter.content_retained,
+            zero_retention=meter.zero_retention,
+            retention_reason=meter.retention_reason,
+        )
+
+        def write() -> None:
+            with self.services.store.session() as session:
+                usage.record(session, record)
+
+        try:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(write)
+        except Exception as exc:
+            log_event(log, "usage_write_failed", logging.ERROR, **error_fields(exc))

@@ -1,0 +1,174 @@
+"""The command line: ``serve``, and the operator's workspace and key administration.
+
+Every command reads its settings from the environment (``SOTTOVOCE_*``) and prints JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from typing import Any, TypeVar
+
+import click
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from sottovoce.config import Settings
+from sottovoce.errors import SottovoceError
+from sottovoce.privacy.policy import Plan
+from sottovoce.store import keys, workspaces
+from sottovoce.store.db import Store
+
+T = TypeVar("T")
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        fields = sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()})
+        raise click.ClickException(f"invalid settings: {', '.join(fields)}") from None
+
+
+def _echo(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+@contextmanager
+def _store() -> Iterator[Store]:
+    store = Store(_settings().resolved_database_url)
+    try:
+        store.migrate()
+        yield store
+    finally:
+        store.close()
+
+
+def _in_session(fn: Callable[[Session], T]) -> T:
+    try:
+        with _store() as store, store.session() as session:
+            return fn(session)
+    except SottovoceError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.message}") from None
+
+
+@click.group()
+@click.version_option(package_name="sottovoce")
+def main() -> None:
+    """sottovoce: a self-hosted voice AI server with provable zero data retention."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Port to listen on (default 8000).")
+def serve(host: str | None, port: int | None) -> None:
+    """Start the server (settings from SOTTOVOCE_* environment variables)."""
+    import uvicorn
+
+    from sottovoce.app import create_app
+    from sottovoce.privacy.logging import configure_logging
+    from sottovoce.privacy.process import disable_core_dumps
+
+    settings = _settings()
+    server = settings.server.model_copy(
+        update={k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    )
+    settings = settings.model_copy(update={"server": server})
+    disable_core_dumps()
+    configure_logging(settings.log_level, log_file=settings.log_file)
+    config = uvicorn.Config(
+        create_app(settings),
+        host=server.host,
+        port=server.port,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        proxy_headers=False,
+        ws="websockets-sansio",
+        lifespan="on",
+    )
+    uvicorn.Server(config).run()
+
+
+@main.group()
+def workspace() -> None:
+    """Create and administer workspaces (operator commands)."""
+
+
+@workspace.command("create")
+@click.argument("name")
+@click.option("--zdr", is_flag=True, help="Turn zero data retention on (enterprise plan).")
+@click.option(
+    "--plan",
+    type=click.Choice([p.value for p in Plan]),
+    default=None,
+    help="Plan (default: enterprise with --zdr, else free).",
+)
+def workspace_create(name: str, zdr: bool, plan: str | None) -> None:
+    """Create a workspace and its first admin key; prints {workspace_id, api_key}."""
+    chosen = Plan(plan) if plan else (Plan.ENTERPRISE if zdr else Plan.FREE)
+
+    def create(session: Session) -> dict[str, Any]:
+        ws = workspaces.create(session, name, chosen, zdr)
+        created = keys.create(session, ws.id, is_admin=True)
+        return {"workspace_id": ws.id, "api_key": created.secret, "key_id": created.key.id}
+
+    _echo(_in_session(create))
+
+
+@workspace.command("list")
+def workspace_list() -> None:
+    """List every workspace and its retention settings."""
+    _echo([asdict(ws) for ws in _in_session(workspaces.list_all)])
+
+
+@workspace.command("restrict")
+@click.argument("workspace_id")
+@click.option("--reason", required=True, help="Told to the workspace's admin.")
+def workspace_restrict(workspace_id: str, reason: str) -> None:
+    """Withdraw zero data retention from a workspace, saying why."""
+    _echo(asdict(_in_session(lambda s: workspaces.restrict(s, workspace_id, reason))))
+
+
+@workspace.command("unrestrict")
+@click.argument("workspace_id")
+def workspace_unrestrict(workspace_id: str) -> None:
+    """Lift a restriction (ZDR stays off until the admin turns it on)."""
+    _echo(asdict(_in_session(lambda s: workspaces.restrict(s, workspace_id, None))))
+
+
+@workspace.command("set-plan")
+@click.argument("workspace_id")
+@click.argument("plan", type=click.Choice([p.value for p in Plan]))
+def workspace_set_plan(workspace_id: str, plan: str) -> None:
+    """Change a workspace's plan (leaving enterprise turns ZDR off)."""
+    _echo(asdict(_in_session(lambda s: workspaces.set_plan(s, workspace_id, Plan(plan)))))
+
+
+@main.group()
+def key() -> None:
+    """Create and revoke API keys (operator commands)."""
+
+
+@key.command("create")
+@click.argument("workspace_id")
+@click.option("--admin", is_flag=True, help="The key may change workspace settings.")
+def key_create(workspace_id: str, admin: bool) -> None:
+    """Create a key; prints {workspace_id, api_key, key_id}. The key is shown only once."""
+    created = _in_session(lambda s: keys.create(s, workspace_id, is_admin=admin))
+    _echo({"workspace_id": workspace_id, "api_key": created.secret, "key_id": created.key.id})
+
+
+@key.command("revoke")
+@click.argument("key_id")
+def key_revoke(key_id: str) -> None:
+    """Revoke a key at once."""
+    _in_session(lambda s: keys.revoke(s, key_id))
+    _echo({"key_id": key_id, "revoked": True})
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

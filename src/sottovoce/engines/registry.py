@@ -1,0 +1,71 @@
+"""The engine registry: ``provider/model`` ids to engines, built once per app.
+
+Engines register here from :func:`build_registry`; each loads its weights on first use through
+its own ``load()``, or all at start-up when ``settings.engines.preload`` is on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Protocol, TypeVar
+
+import anyio
+
+from sottovoce.config import Settings
+from sottovoce.engines.base import ChatModel, ModelInfo, Synthesizer, Transcriber
+from sottovoce.errors import UnknownModel
+
+Engine = Synthesizer | Transcriber | ChatModel
+E = TypeVar("E")
+
+
+class Loadable(Protocol):
+    def load(self) -> None: ...
+
+
+class EngineRegistry:
+    def __init__(self, engines: Iterable[Engine] = ()) -> None:
+        self._engines: dict[str, Engine] = {}
+        for engine in engines:
+            self.add(engine)
+
+    def add(self, engine: Engine) -> None:
+        self._engines[engine.info.model_id] = engine
+
+    def _get(self, model_id: str, kind: type[E]) -> E:
+        engine = self._engines.get(model_id)
+        if engine is None or not isinstance(engine, kind):
+            raise UnknownModel()
+        return engine
+
+    def synthesizer(self, model_id: str) -> Synthesizer:
+        return self._get(model_id, Synthesizer)  # type: ignore[type-abstract]
+
+    def transcriber(self, model_id: str) -> Transcriber:
+        return self._get(model_id, Transcriber)  # type: ignore[type-abstract]
+
+    def chat_model(self, model_id: str) -> ChatModel:
+        return self._get(model_id, ChatModel)  # type: ignore[type-abstract]
+
+    def knows(self, model_id: str) -> bool:
+        return model_id in self._engines
+
+    def models(self, capability: str | None = None) -> list[ModelInfo]:
+        return [
+            e.info
+            for e in self._engines.values()
+            if capability is None or e.info.capability == capability
+        ]
+
+    async def load_all(self) -> None:
+        """Load every engine's weights now, off the event loop."""
+        for engine in self._engines.values():
+            load = getattr(engine, "load", None)
+            if callable(load):
+                await anyio.to_thread.run_sync(load)
+
+
+def build_registry(settings: Settings) -> EngineRegistry:
+    """The engines this server offers. One line per engine."""
+    registry = EngineRegistry()
+    return registry

@@ -1,0 +1,83 @@
+"""The database: engine, sessions, migrations and the SQLite settings that make deletion real."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from sottovoce.errors import SottovoceError
+from sottovoce.store.schema import AuditLogRow
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class AuditLogIsAppendOnly(SottovoceError):
+    code = "audit_log_append_only"
+    default_message = "The audit log can only be appended to."
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    # Freed pages are overwritten with zeros, so deleted content leaves the file for real.
+    cursor.execute("PRAGMA secure_delete=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _refuse_audit_log_changes(session: Session, _ctx: Any, _instances: Any) -> None:
+    for obj in (*session.dirty, *session.deleted):
+        if isinstance(obj, AuditLogRow):
+            raise AuditLogIsAppendOnly()
+
+
+class Store:
+    """One database: a connection pool and a session factory."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            path = url.split("///", 1)[-1]
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.engine: Engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False} if self.is_sqlite else {},
+            pool_pre_ping=not self.is_sqlite,
+        )
+        if self.is_sqlite:
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        event.listen(self._sessions, "before_flush", _refuse_audit_log_changes)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in a transaction: committed on success, rolled back on error."""
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest migration."""
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def checkpoint(self) -> None:
+        """Fold the write-ahead log into the database file and empty it (SQLite)."""
+        if self.is_sqlite:
+            with self.engine.connect() as connection:
+                connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,202 @@
+"""History: the only place request content is persisted, and only when the decision allows.
+
+Products save through :func:`save`, which refuses a decision that does not allow retention.
+Content columns (``text``, ``audio``, ``details``) pass through :func:`_seal` / :func:`_open`,
+the single point where encryption at rest applies.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sottovoce.errors import NotFound, RetentionViolation
+from sottovoce.privacy.eligibility import HistorySource
+from sottovoce.privacy.policy import RetentionDecision
+from sottovoce.privacy.sensitive import Sensitive
+from sottovoce.store.ids import new_id, now_ms
+from sottovoce.store.schema import HistoryRow
+
+
+@dataclass(frozen=True)
+class NewHistoryItem:
+    workspace_id: str
+    request_id: str
+    source: HistorySource
+    model_id: str | None
+    voice_id: str | None = None
+    voice_name: str | None = None
+    text: Sensitive[str] | None = None
+    audio: Sensitive[bytes] | None = None
+    content_type: str | None = None
+    output_format: str | None = None
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    """Request settings (numbers and enum values, never content)."""
+    details: Sensitive[dict[str, Any]] | None = None
+    """Content that is not the main text: alignments, words, dialogue turns, messages."""
+
+
+@dataclass(frozen=True)
+class HistoryItem:
+    id: str
+    request_id: str
+    source: str
+    model_id: str | None
+    voice_id: str | None
+    voice_name: str | None
+    created_at_ms: int
+    character_count: int
+    content_type: str | None
+    output_format: str | None
+    settings: dict[str, Any]
+    text: Sensitive[str] | None
+    details: Sensitive[dict[str, Any]] | None
+    has_audio: bool
+
+
+@dataclass(frozen=True)
+class HistoryFilter:
+    page_size: int = 100
+    start_after_id: str | None = None
+    voice_id: str | None = None
+    model_id: str | None = None
+    source: str | None = None
+    date_before_ms: int | None = None
+    date_after_ms: int | None = None
+    descending: bool = True
+    search: Sensitive[str] | None = None
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    items: list[HistoryItem]
+    has_more: bool
+    scanned_until_ms: int | None
+
+
+def _seal(plain: bytes) -> bytes:
+    return plain
+
+
+def _open(sealed: bytes) -> bytes:
+    return sealed
+
+
+def save(session: Session, decision: RetentionDecision, item: NewHistoryItem) -> str:
+    """Persist a history item. Refuses, loudly, when the decision does not allow retention."""
+    if not decision.retain or decision.zero_retention:
+        raise RetentionViolation()
+    text = item.text.reveal() if item.text is not None else None
+    row = HistoryRow(
+        id=new_id("hist"),
+        workspace_id=item.workspace_id,
+        request_id=item.request_id,
+        source=item.source.value,
+        model_id=item.model_id,
+        voice_id=item.voice_id,
+        voice_name=item.voice_name,
+        created_at_ms=now_ms(),
+        character_count=len(text) if text is not None else 0,
+        content_type=item.content_type,
+        output_format=item.output_format,
+        settings_json=json.dumps(dict(item.settings)) if item.settings else None,
+        text=_seal(text.encode("utf-8")) if text is not None else None,
+        audio=_seal(item.audio.reveal()) if item.audio is not None else None,
+        details=_seal(json.dumps(item.details.reveal()).encode("utf-8"))
+        if item.details is not None
+        else None,
+    )
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def _to_item(row: HistoryRow) -> HistoryItem:
+    return HistoryItem(
+        id=row.id,
+        request_id=row.request_id,
+        source=row.source,
+        model_id=row.model_id,
+        voice_id=row.voice_id,
+        voice_name=row.voice_name,
+        created_at_ms=row.created_at_ms,
+        character_count=row.character_count,
+        content_type=row.content_type,
+        output_format=row.output_format,
+        settings=json.loads(row.settings_json) if row.settings_json else {},
+        text=Sensitive(_open(row.text).decode("utf-8")) if row.text is not None else None,
+        details=Sensitive(json.loads(_open(row.details))) if row.details is not None else None,
+        has_audio=row.audio is not None,
+    )
+
+
+def _row(session: Session, workspace_id: str, item_id: str) -> HistoryRow:
+    row = session.get(HistoryRow, item_id)
+    # Another workspace's item is indistinguishable from a missing one.
+    if row is None or row.workspace_id != workspace_id:
+        raise NotFound("No such history item.")
+    return row
+
+
+def get(session: Session, workspace_id: str, item_id: str) -> HistoryItem:
+    return _to_item(_row(session, workspace_id, item_id))
+
+
+def get_audio(session: Session, workspace_id: str, item_id: str) -> tuple[Sensitive[bytes], str]:
+    row = _row(session, workspace_id, item_id)
+    if row.audio is None:
+        raise NotFound("This history item has no audio.")
+    return Sensitive(_open(row.audio)), row.content_type or "application/octet-stream"
+
+
+def delete(session: Session, workspace_id: str, item_id: str) -> None:
+    session.delete(_row(session, workspace_id, item_id))
+
+
+def list_page(session: Session, workspace_id: str, f: HistoryFilter) -> HistoryPage:
+    order = (HistoryRow.created_at_ms, HistoryRow.id)
+    query = select(HistoryRow).where(HistoryRow.workspace_id == workspace_id)
+    if f.voice_id is not None:
+        query = query.where(HistoryRow.voice_id == f.voice_id)
+    if f.model_id is not None:
+        query = query.where(HistoryRow.model_id == f.model_id)
+    if f.source is not None:
+        query = query.where(HistoryRow.source == f.source)
+    if f.date_before_ms is not None:
+        query = query.where(HistoryRow.created_at_ms < f.date_before_ms)
+    if f.date_after_ms is not None:
+        query = query.where(HistoryRow.created_at_ms > f.date_after_ms)
+    if f.start_after_id is not None:
+        anchor = _row(session, workspace_id, f.start_after_id)
+        key = (anchor.created_at_ms, anchor.id)
+        if f.descending:
+            query = query.where(
+                (HistoryRow.created_at_ms < key[0])
+                | ((HistoryRow.created_at_ms == key[0]) & (HistoryRow.id < key[1]))
+            )
+        else:
+            query = query.where(
+                (HistoryRow.created_at_ms > key[0])
+                | ((HistoryRow.created_at_ms == key[0]) & (HistoryRow.id > key[1]))
+            )
+    query = query.order_by(*(c.desc() for c in order) if f.descending else order)
+    needle = f.search.reveal().casefold() if f.search is not None else None
+    items: list[HistoryItem] = []
+    scanned_until: int | None = None
+    # Content is sealed at rest, so a text search decrypts and filters here, in memory.
+    for row in session.scalars(query.execution_options(yield_per=200)):
+        item = _to_item(row)
+        scanned_until = row.created_at_ms
+        if needle is not None and (
+            item.text is None or needle not in item.text.reveal().casefold()
+        ):
+            continue
+        if len(items) == f.page_size:
+            return HistoryPage(items, has_more=True, scanned_until_ms=scanned_until)
+        items.append(item)
+    return HistoryPage(items, has_more=False, scanned_until_ms=scanned_until)

@@ -1,0 +1,125 @@
+"""The database schema: one table per aggregate, portable SQL only (SQLite and PostgreSQL).
+
+Times are integer Unix milliseconds. Only three columns of one table hold content:
+``history_items.text``, ``.audio`` and ``.details``, always through ``store/history.py``.
+The usage table has no column that could hold content: identifiers, enums and numbers.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class WorkspaceRow(Base):
+    __tablename__ = "workspaces"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    plan: Mapped[str] = mapped_column(String(20))
+    zdr_enabled: Mapped[bool] = mapped_column(Boolean)
+    restricted: Mapped[bool] = mapped_column(Boolean, default=False)
+    restricted_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    allow_uncovered_providers: Mapped[bool] = mapped_column(Boolean, default=False)
+    keep_input_audio: Mapped[bool] = mapped_column(Boolean, default=False)
+    history_retention_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class ApiKeyRow(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    """SHA-256 of the key: the key itself is shown once, at creation, and never stored."""
+    prefix: Mapped[str] = mapped_column(String(12))
+    is_admin: Mapped[bool] = mapped_column(Boolean)
+    created_at_ms: Mapped[int] = mapped_column(BigInteger)
+    revoked_at_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class UsageRow(Base):
+    __tablename__ = "usage_records"
+    __table_args__ = (Index("ix_usage_workspace_started", "workspace_id", "started_at_ms"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(String(40))
+    # No foreign key: content-free billing records may outlive their workspace.
+    workspace_id: Mapped[str] = mapped_column(String(40))
+    key_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    product: Mapped[str] = mapped_column(String(32))
+    model_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    started_at_ms: Mapped[int] = mapped_column(BigInteger)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    input_units: Mapped[float] = mapped_column(Float, default=0.0)
+    input_unit: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    output_units: Mapped[float] = mapped_column(Float, default=0.0)
+    output_unit: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    status_code: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(16))
+    error_code: Mapped[str | None] = mapped_column(String(48), nullable=True)
+    content_retained: Mapped[bool] = mapped_column(Boolean)
+    zero_retention: Mapped[bool] = mapped_column(Boolean)
+    retention_reason: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+
+class HistoryRow(Base):
+    __tablename__ = "history_items"
+    __table_args__ = (Index("ix_history_workspace_created", "workspace_id", "created_at_ms"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    request_id: Mapped[str] = mapped_column(String(40))
+    source: Mapped[str] = mapped_column(String(20))
+    model_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    voice_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    voice_name: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    created_at_ms: Mapped[int] = mapped_column(BigInteger)
+    character_count: Mapped[int] = mapped_column(Integer, default=0)
+    content_type: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    output_format: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    settings_json: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+    # Content: written and read only by store/history.py.
+    text: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    audio: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    details: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+
+
+class AuditLogRow(Base):
+    """Append-only: ``store/audit_log.py`` only inserts and the session refuses the rest."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    at_ms: Mapped[int] = mapped_column(BigInteger)
+    actor: Mapped[str] = mapped_column(String(40))
+    setting: Mapped[str] = mapped_column(String(64))
+    old_value: Mapped[str | None] = mapped_column(String(600), nullable=True)
+    new_value: Mapped[str | None] = mapped_column(String(600), nullable=True)

@@ -1,0 +1,174 @@
+"""The canary harness: a real server in a subprocess, and a search of everything it persists.
+
+``RunningServer`` starts ``python -m sottovoce serve`` on a free 127.0.0.1 port with its own data
+directory and TMPDIR, captures stdout and stderr to files, and can search every place that
+persists (database file with WAL and journal, captured logs, the data directory, TMPDIR) for a
+marker in plain, URL-encoded, UTF-16 and base64 forms.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, quote_plus
+
+import httpx
+
+from sottovoce.privacy.policy import Plan
+from sottovoce.store import keys, workspaces
+from sottovoce.store.db import Store
+
+
+@dataclass(frozen=True)
+class Creds:
+    workspace_id: str
+    api_key: str
+
+
+def new_canary() -> str:
+    return f"CANARY{uuid.uuid4().hex[:20]}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _base64_forms(data: bytes) -> list[bytes]:
+    """Substrings that any base64 encoding of ``data`` contains, at any byte alignment."""
+    forms = []
+    for pad in range(3):
+        encoded = base64.b64encode(b"\0" * pad + data)
+        start = -(-4 * pad // 3)  # characters touched by the padding bytes
+        end = (pad + len(data)) // 3 * 4  # characters of complete groups only
+        core = encoded[start:end]
+        forms += [core, core.replace(b"+", b"-").replace(b"/", b"_")]
+    return forms
+
+
+def marker_forms(marker: str) -> dict[str, bytes]:
+    raw = marker.encode()
+    forms = {
+        "plain": raw,
+        "url": quote(marker).encode(),
+        "url-plus": quote_plus(marker).encode(),
+        "utf-16-le": marker.encode("utf-16-le"),
+        "utf-16-be": marker.encode("utf-16-be"),
+    }
+    for i, form in enumerate(_base64_forms(raw)):
+        forms[f"base64-{i}"] = form
+    return forms
+
+
+class RunningServer:
+    def __init__(
+        self, root: Path, env: dict[str, str] | None = None, startup_s: float = 90
+    ) -> None:
+        self.root = root
+        self.data_dir = root / "data"
+        self.tmp_dir = root / "tmp"
+        self.log_dir = root / "logs"
+        for d in (self.data_dir, self.tmp_dir, self.log_dir):
+            d.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}"
+        self.database_url = f"sqlite:///{self.data_dir / 'sottovoce.db'}"
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("SOTTOVOCE_")}
+        full_env.update(
+            {
+                "SOTTOVOCE_DATA_DIR": str(self.data_dir),
+                "SOTTOVOCE_ENGINES__PRELOAD": "false",
+                "SOTTOVOCE_LOG_LEVEL": "DEBUG",
+                "TMPDIR": str(self.tmp_dir),
+                "HF_HUB_OFFLINE": "1",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        full_env.update(env or {})
+        self.env = full_env
+        self.stdout_path = self.log_dir / "stdout.log"
+        self.stderr_path = self.log_dir / "stderr.log"
+        with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "sottovoce", "serve", "--port", str(self.port)],
+                stdout=out,
+                stderr=err,
+                env=full_env,
+                start_new_session=True,
+            )
+        self._wait_ready(startup_s)
+        self._store: Store | None = None
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.logs()[-3000:]}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"server did not start:\n{self.logs()[-3000:]}")
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store(self.database_url)
+        return self._store
+
+    def create_workspace(
+        self, name: str = "test", *, zdr: bool = False, plan: str = "enterprise"
+    ) -> Creds:
+        with self.store.session() as session:
+            ws = workspaces.create(session, name, Plan(plan), zdr)
+            created = keys.create(session, ws.id, is_admin=True)
+        return Creds(ws.id, created.secret)
+
+    def create_key(self, workspace_id: str, *, admin: bool = False) -> str:
+        with self.store.session() as session:
+            return keys.create(session, workspace_id, is_admin=admin).secret
+
+    def logs(self) -> str:
+        return "".join(p.read_text(errors="replace") for p in (self.stdout_path, self.stderr_path))
+
+    def persisted_files(self) -> list[Path]:
+        """Every file the server could have persisted content to."""
+        places = [self.data_dir, self.tmp_dir, self.log_dir]
+        return sorted(p for place in places for p in place.rglob("*") if p.is_file())
+
+    def find_marker(self, marker: str) -> list[str]:
+        """Every (file, form) where the marker is found. Empty means: no trace."""
+        forms = marker_forms(marker)
+        found = []
+        for path in self.persisted_files():
+            data = path.read_bytes()
+            for name, form in forms.items():
+                if form in data:
+                    found.append(f"{path.relative_to(self.root)} ({name})")
+        return found
+
+    def stop(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
