@@ -10,7 +10,7 @@ import anyio
 from fastapi import FastAPI
 
 from sottovoce import __version__
-from sottovoce.api import health, history, usage, workspace
+from sottovoce.api import chat, health, history, usage, workspace
 from sottovoce.api.deps import Services
 from sottovoce.api.errors import install_error_handlers
 from sottovoce.api.middleware import RequestLifecycle
@@ -47,6 +47,6 @@ def create_app(settings: Settings, engines: EngineRegistry | None = None) -> Fas
     app.state.services = services
     install_error_handlers(app)
     app.add_middleware(RequestLifecycle, services=services)
-    for router in (health.router, workspace.router, usage.router, history.router):
+    for router in (health.router, workspace.router, usage.router, history.router, chat.router):
         app.include_router(router)
     return app

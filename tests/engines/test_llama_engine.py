@@ -57,8 +57,10 @@ def test_it_streams_a_real_completion_with_token_counts(engine: LlamaChatModel) 
     assert "Paris" in text
     last = deltas[-1]
     assert last.finish_reason == "stop"
-    assert last.prompt_tokens is not None and last.prompt_tokens > 5
-    assert last.completion_tokens is not None and last.completion_tokens >= len(deltas) - 1
+    assert last.prompt_tokens is not None
+    assert last.prompt_tokens > 5
+    assert last.completion_tokens is not None
+    assert last.completion_tokens >= len(deltas) - 1
     assert all(d.finish_reason is None for d in deltas[:-1])
 
 
@@ -67,8 +69,10 @@ def test_a_seed_makes_sampling_repeatable(engine: LlamaChatModel) -> None:
     first, _ = complete(engine, request)
     second, _ = complete(engine, request)
     assert first == second
-    others = {complete(engine, ask("Write a word.", temperature=1.0, seed=s, max_tokens=12))[0]
-              for s in range(1, 5)}
+    others = {
+        complete(engine, ask("Write a word.", temperature=1.0, seed=s, max_tokens=12))[0]
+        for s in range(1, 5)
+    }
     assert len(others) > 1, "different seeds sample different text"
 
 
@@ -124,7 +128,8 @@ def test_a_client_that_leaves_early_frees_the_model(engine: LlamaChatModel) -> N
 
     asyncio.run(leave_after_first())
     text, last = complete(engine, ask("Say hello.", max_tokens=8))
-    assert last.completion_tokens is not None and last.completion_tokens > 0
+    assert last.completion_tokens is not None
+    assert last.completion_tokens > 0
     assert text
 
 

@@ -44,9 +44,7 @@ class MessageIn(BaseModel):
         if isinstance(self.content, Sensitive):
             return ChatMessage(self.role, self.content)
         parts = self.content
-        return ChatMessage(
-            self.role, Sensitive("".join(part.text.reveal() for part in parts))
-        )
+        return ChatMessage(self.role, Sensitive("".join(part.text.reveal() for part in parts)))
 
 
 class StreamOptions(BaseModel):
@@ -160,9 +158,7 @@ def chunk_body(
         "object": "chat.completion.chunk",
         "created": created,
         "model": model,
-        "choices": [
-            {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
-        ],
+        "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}],
     }
 
 

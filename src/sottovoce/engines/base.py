@@ -195,8 +195,8 @@ class ChatDelta:
 class ChatModel(Protocol):
     info: ModelInfo
 
-    async def load(self) -> None:
-        """Get ready to serve (load weights); idempotent, called at start-up or first use."""
+    def load(self) -> None:
+        """Get ready to serve (load weights): blocking, idempotent; run off the event loop."""
         ...
 
     def stream(self, request: ChatRequest) -> AsyncIterator[ChatDelta]:

@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sottovoce.config import Settings
 from sottovoce.engines.base import (
     LOCAL_PROVIDER,
     ChatDelta,
@@ -90,6 +91,22 @@ def silence_native_logs() -> object:
     return _drop
 
 
+def local_chat_models(settings: Settings) -> list[LlamaChatModel]:
+    """The embedded SmolLM2 (when installed and enabled) and every GGUF file configured."""
+    llm = settings.llm
+    files: dict[str, Path] = {}
+    embedded = embedded_model_path() if llm.embedded_model else None
+    if embedded is not None:
+        files[EMBEDDED_MODEL_NAME] = embedded
+    files.update(llm.gguf_files)
+    return [
+        LlamaChatModel(
+            name, path, context_length=llm.context_length, threads=settings.engines.threads
+        )
+        for name, path in files.items()
+    ]
+
+
 class LlamaChatModel:
     """A GGUF chat model served from this process."""
 
@@ -111,9 +128,9 @@ class LlamaChatModel:
     def context_length(self) -> int:
         return self._context_length
 
-    async def load(self) -> None:
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self._load_blocking)
+    def load(self) -> None:
+        """Load the weights on the model's own thread and wait for it (blocking)."""
+        self._executor.submit(self._load_blocking).result()
 
     def close(self) -> None:
         """Stop the worker thread once the request it runs (if any) is done."""
@@ -255,12 +272,14 @@ class LlamaChatModel:
             raise InvalidRequest(
                 "The model's chat template does not accept these messages.", fields=["messages"]
             ) from exc
-        return llm.tokenize(
+        tokens: list[int] = llm.tokenize(
             formatted.prompt.encode("utf-8"), add_bos=not formatted.added_special, special=True
         )
+        return tokens
 
 
 def _special_text(llm: Llama, token: int) -> str:
     if token < 0:
         return ""
-    return llm.detokenize([token], special=True).decode("utf-8", errors="replace")
+    raw: bytes = llm.detokenize([token], special=True)
+    return raw.decode("utf-8", errors="replace")

@@ -13,6 +13,8 @@ import anyio
 
 from sottovoce.config import Settings
 from sottovoce.engines.base import ChatModel, ModelInfo, Synthesizer, Transcriber
+from sottovoce.engines.llama import local_chat_models
+from sottovoce.engines.upstream import upstream_chat_models
 from sottovoce.errors import UnknownModel
 
 Engine = Synthesizer | Transcriber | ChatModel
@@ -68,4 +70,7 @@ class EngineRegistry:
 def build_registry(settings: Settings) -> EngineRegistry:
     """The engines this server offers. One line per engine."""
     registry = EngineRegistry()
+    chat: list[ChatModel] = [*local_chat_models(settings), *upstream_chat_models(settings)]
+    for engine in chat:
+        registry.add(engine)
     return registry

@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from sottovoce.config import UpstreamProvider
+from sottovoce.config import Settings, UpstreamProvider
 from sottovoce.engines.base import (
     ChatDelta,
     ChatRequest,
@@ -31,6 +31,11 @@ from sottovoce.errors import UpstreamFailed, UpstreamTimeout
 from sottovoce.privacy.sensitive import Sensitive
 
 _USER_AGENT = "sottovoce"
+
+
+def upstream_chat_models(settings: Settings) -> list[UpstreamChatModel]:
+    """One chat model per model of each configured upstream provider."""
+    return [UpstreamChatModel(p, model) for p in settings.llm.upstream for model in p.models]
 
 
 def provider_info(provider: UpstreamProvider) -> ProviderInfo:
@@ -58,7 +63,7 @@ class UpstreamChatModel:
         self._client: httpx.AsyncClient | None = None
         self._client_loop: asyncio.AbstractEventLoop | None = None
 
-    async def load(self) -> None:
+    def load(self) -> None:
         """Nothing to load: the provider is only contacted when a request needs it."""
 
     async def aclose(self) -> None:
