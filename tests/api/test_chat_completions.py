@@ -32,11 +32,11 @@ def user(text: str) -> list[dict[str, str]]:
 
 def test_a_sync_completion_through_the_sdk(server: RunningServer, workspace: Creds) -> None:
     reply = sdk(server, workspace).chat.completions.create(
-        model=MODEL, messages=user("What is the capital of France?"), temperature=0, max_tokens=30
+        model=MODEL, messages=user("What is 2+2?"), temperature=0, max_tokens=30
     )
     assert reply.id.startswith("chatcmpl-")
     assert reply.model == MODEL
-    assert "Paris" in (reply.choices[0].message.content or "")
+    assert "4" in (reply.choices[0].message.content or "")
     assert reply.choices[0].finish_reason in ("stop", "length")
     assert reply.usage is not None
     assert reply.usage.prompt_tokens > 5

@@ -51,10 +51,10 @@ def test_it_satisfies_the_chat_model_protocol(engine: LlamaChatModel) -> None:
 
 
 def test_it_streams_a_real_completion_with_token_counts(engine: LlamaChatModel) -> None:
-    deltas = asyncio.run(collect(engine, ask("What is the capital of France?", temperature=0.0)))
+    deltas = asyncio.run(collect(engine, ask("What is 2+2?", temperature=0.0, max_tokens=30)))
     text = "".join(d.text.reveal() for d in deltas)
     assert len(deltas) > 2, "a completion arrives in several pieces"
-    assert "Paris" in text
+    assert "4" in text
     last = deltas[-1]
     assert last.finish_reason == "stop"
     assert last.prompt_tokens is not None
@@ -105,7 +105,7 @@ def test_context_overflow_is_refused_before_any_text(engine: LlamaChatModel) -> 
 def test_concurrent_requests_share_one_model_and_get_their_own_answers(
     engine: LlamaChatModel,
 ) -> None:
-    prompts = ["What is the capital of France?", "Name a color.", "Say hello."]
+    prompts = ["What is 2+2?", "Name a color.", "Say hello."]
     alone = [complete(engine, ask(p, temperature=0.0, max_tokens=16))[0] for p in prompts]
 
     async def together() -> list[list[ChatDelta]]:

@@ -170,9 +170,12 @@ class LlamaChatModel:
             return self._llm
         if not self._path.is_file():
             raise EngineUnavailable(f"The model file for {self.info.model_id} is missing.")
-        silence_native_logs()
-        from llama_cpp import Llama
-        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+        try:
+            silence_native_logs()
+            from llama_cpp import Llama
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+        except ImportError as exc:
+            raise EngineUnavailable("The llama.cpp runtime is not installed.") from exc
 
         try:
             llm = Llama(
