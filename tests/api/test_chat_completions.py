@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Iterator
 
 import httpx
 import openai
@@ -22,16 +23,33 @@ def server(start_server: ServerFactory) -> RunningServer:
     return start_server(env={"SOTTOVOCE_LLM__CONTEXT_LENGTH": str(CONTEXT)})
 
 
-def sdk(server: RunningServer, creds: Creds) -> openai.OpenAI:
-    return openai.OpenAI(api_key=creds.api_key, base_url=f"{server.url}/v1", max_retries=0)
+SdkFactory = Callable[[Creds], openai.OpenAI]
+
+
+@pytest.fixture
+def sdk(server: RunningServer) -> Iterator[SdkFactory]:
+    """OpenAI clients for this server, closed after the test."""
+    made: list[openai.OpenAI] = []
+
+    def make(creds: Creds) -> openai.OpenAI:
+        made.append(
+            openai.OpenAI(api_key=creds.api_key, base_url=f"{server.url}/v1", max_retries=0)
+        )
+        return made[-1]
+
+    yield make
+    for client in made:
+        client.close()
 
 
 def user(text: str) -> list[dict[str, str]]:
     return [{"role": "user", "content": text}]
 
 
-def test_a_sync_completion_through_the_sdk(server: RunningServer, workspace: Creds) -> None:
-    reply = sdk(server, workspace).chat.completions.create(
+def test_a_sync_completion_through_the_sdk(
+    server: RunningServer, workspace: Creds, sdk: SdkFactory
+) -> None:
+    reply = sdk(workspace).chat.completions.create(
         model=MODEL, messages=user("What is 2+2?"), temperature=0, max_tokens=30
     )
     assert reply.id.startswith("chatcmpl-")
@@ -45,9 +63,9 @@ def test_a_sync_completion_through_the_sdk(server: RunningServer, workspace: Cre
 
 
 def test_streaming_matches_the_sync_reply_and_ends_with_usage(
-    server: RunningServer, workspace: Creds
+    server: RunningServer, workspace: Creds, sdk: SdkFactory
 ) -> None:
-    client = sdk(server, workspace)
+    client = sdk(workspace)
     ask = {"model": MODEL, "messages": user("Name three fruits."), "temperature": 0, "seed": 7}
     whole = client.chat.completions.create(max_tokens=25, **ask)  # type: ignore[call-overload]
     chunks = list(
@@ -160,8 +178,10 @@ def test_bad_input_gets_a_clear_json_4xx(
         assert response.json()["error"]["code"] == code
 
 
-def test_the_sdk_raises_typed_errors(server: RunningServer, workspace: Creds) -> None:
-    client = sdk(server, workspace)
+def test_the_sdk_raises_typed_errors(
+    server: RunningServer, workspace: Creds, sdk: SdkFactory
+) -> None:
+    client = sdk(workspace)
     with pytest.raises(openai.NotFoundError):
         client.chat.completions.create(model="local/nope", messages=user("x"))
     with pytest.raises(openai.BadRequestError) as overflow:
@@ -177,9 +197,9 @@ def test_the_sdk_raises_typed_errors(server: RunningServer, workspace: Creds) ->
 
 
 def test_stored_completions_can_be_listed_fetched_and_deleted(
-    server: RunningServer, workspace: Creds
+    server: RunningServer, workspace: Creds, sdk: SdkFactory
 ) -> None:
-    client = sdk(server, workspace)
+    client = sdk(workspace)
     kept = client.chat.completions.create(
         model=MODEL, messages=user("Name a planet."), max_tokens=8, store=True
     )
@@ -212,12 +232,12 @@ def test_stored_completions_can_be_listed_fetched_and_deleted(
 
 
 def test_another_workspace_cannot_see_stored_completions(
-    server: RunningServer, workspace: Creds
+    server: RunningServer, workspace: Creds, sdk: SdkFactory
 ) -> None:
-    kept = sdk(server, workspace).chat.completions.create(
+    kept = sdk(workspace).chat.completions.create(
         model=MODEL, messages=user("Hi"), max_tokens=4, store=True
     )
-    other = sdk(server, server.create_workspace("other"))
+    other = sdk(server.create_workspace("other"))
     with pytest.raises(openai.NotFoundError):
         other.chat.completions.retrieve(kept.id)
     assert list(other.chat.completions.list()) == []
@@ -227,9 +247,9 @@ def test_another_workspace_cannot_see_stored_completions(
 
 
 def test_zdr_leaves_no_trace_on_any_path(
-    server: RunningServer, zdr_workspace: Creds, canary: str
+    server: RunningServer, zdr_workspace: Creds, canary: str, sdk: SdkFactory
 ) -> None:
-    client = sdk(server, zdr_workspace)
+    client = sdk(zdr_workspace)
     ask = user(f"Repeat after me: {canary}")
     ok = client.chat.completions.create(model=MODEL, messages=ask, max_tokens=30, store=True)
     list(
@@ -258,9 +278,9 @@ def test_zdr_leaves_no_trace_on_any_path(
 
 
 def test_negative_control_the_search_finds_a_stored_canary(
-    server: RunningServer, workspace: Creds, canary: str
+    server: RunningServer, workspace: Creds, canary: str, sdk: SdkFactory
 ) -> None:
-    sdk(server, workspace).chat.completions.create(
+    sdk(workspace).chat.completions.create(
         model=MODEL, messages=user(f"Repeat after me: {canary}"), max_tokens=5, store=True
     )
     assert server.find_marker(canary) != []

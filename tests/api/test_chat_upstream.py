@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 
 import httpx
 import openai
@@ -25,6 +26,7 @@ UPSTREAM_MODEL = "local/smollm2-135m-instruct"
 
 class Setup:
     def __init__(self, start_server: ServerFactory) -> None:
+        self.clients: list[openai.OpenAI] = []
         self.upstream = start_server()
         self.upstream_creds = self.upstream.create_workspace("provider-account")
         stopped = start_server()
@@ -69,8 +71,11 @@ class Setup:
 
 
 @pytest.fixture(scope="module")
-def setup(start_server: ServerFactory) -> Setup:
-    return Setup(start_server)
+def setup(start_server: ServerFactory) -> Iterator[Setup]:
+    made = Setup(start_server)
+    yield made
+    for sdk in made.clients:
+        sdk.close()
 
 
 def client(setup: Setup, creds: Creds) -> openai.OpenAI:
@@ -109,6 +114,7 @@ def test_the_front_server_offers_only_the_upstream_models(setup: Setup) -> None:
 def test_a_covered_provider_serves_zdr_requests_sync_and_streaming(setup: Setup) -> None:
     creds = setup.front.create_workspace("zdr", zdr=True)
     sdk = client(setup, creds)
+    setup.clients.append(sdk)
     messages = [{"role": "user", "content": "What is 2+2?"}]
     reply = sdk.chat.completions.create(
         model=f"covered/{UPSTREAM_MODEL}",
@@ -186,8 +192,8 @@ def test_upstream_failures_are_clean_502_and_504_and_leave_no_trace(
         assert slow.status_code == 504
         assert slow.json()["error"]["code"] == "upstream_timeout"
         assert canary not in down.text + slow.text
-    with pytest.raises(openai.APIStatusError) as caught:
-        client(setup, creds).chat.completions.create(
+    with client(setup, creds) as sdk, pytest.raises(openai.APIStatusError) as caught:
+        sdk.chat.completions.create(
             model=f"stopped/{UPSTREAM_MODEL}", messages=[{"role": "user", "content": text}]
         )
     assert caught.value.status_code == 502
