@@ -34,8 +34,8 @@ run: install
 	SOTTOVOCE_DATA_DIR=$(DATA_DIR) $(BIN)/sottovoce serve --host $(HOST) --port $(PORT)
 
 lint: install-dev
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests $(wildcard bench)
+	$(BIN)/ruff format --check src tests $(wildcard bench)
 	$(BIN)/mypy src
 
 test: install-dev lint

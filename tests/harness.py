@@ -8,7 +8,6 @@ marker in plain, URL-encoded, UTF-16 and base64 forms.
 
 from __future__ import annotations
 
-import base64
 import os
 import signal
 import socket
@@ -18,10 +17,11 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, quote_plus
 
 import httpx
 
+from sottovoce.audit_search import Places, search, text_marker_forms
+from sottovoce.config import Settings
 from sottovoce.privacy.policy import Plan
 from sottovoce.store import keys, workspaces
 from sottovoce.store.db import Store
@@ -44,37 +44,20 @@ def free_port() -> int:
         return port
 
 
-def _base64_forms(data: bytes) -> list[bytes]:
-    """Substrings that any base64 encoding of ``data`` contains, at any byte alignment."""
-    forms = []
-    for pad in range(3):
-        encoded = base64.b64encode(b"\0" * pad + data)
-        start = -(-4 * pad // 3)  # characters touched by the padding bytes
-        end = (pad + len(data)) // 3 * 4  # characters of complete groups only
-        core = encoded[start:end]
-        forms += [core, core.replace(b"+", b"-").replace(b"/", b"_")]
-    return forms
-
-
 def marker_forms(marker: str) -> dict[str, bytes]:
-    raw = marker.encode()
-    forms = {
-        "plain": raw,
-        "url": quote(marker).encode(),
-        "url-plus": quote_plus(marker).encode(),
-        "utf-16-le": marker.encode("utf-16-le"),
-        "utf-16-be": marker.encode("utf-16-be"),
-    }
-    for i, form in enumerate(_base64_forms(raw)):
-        forms[f"base64-{i}"] = form
-    return forms
+    return text_marker_forms(marker)
 
 
 class RunningServer:
     def __init__(
-        self, root: Path, env: dict[str, str] | None = None, startup_s: float = 90
+        self,
+        root: Path,
+        env: dict[str, str] | None = None,
+        startup_s: float = 90,
+        extra_places: list[Path] | None = None,
     ) -> None:
         self.root = root
+        self.extra_places = extra_places or []
         self.data_dir = root / "data"
         self.tmp_dir = root / "tmp"
         self.log_dir = root / "logs"
@@ -83,13 +66,16 @@ class RunningServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
-        self.database_url = f"sqlite:///{self.data_dir / 'sottovoce.db'}"
+        self.database_url = (env or {}).get(
+            "SOTTOVOCE_DATABASE_URL", f"sqlite:///{self.data_dir / 'sottovoce.db'}"
+        )
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("SOTTOVOCE_")}
         full_env.update(
             {
                 "SOTTOVOCE_DATA_DIR": str(self.data_dir),
                 "SOTTOVOCE_ENGINES__PRELOAD": "false",
                 "SOTTOVOCE_LOG_LEVEL": "DEBUG",
+                "SOTTOVOCE_LOG_FILE": str(self.log_dir / "server.log"),
                 "TMPDIR": str(self.tmp_dir),
                 "HF_HUB_OFFLINE": "1",
                 "PYTHONUNBUFFERED": "1",
@@ -126,8 +112,10 @@ class RunningServer:
 
     @property
     def store(self) -> Store:
+        """The server's own database and key store, opened in the test process."""
         if self._store is None:
-            self._store = Store(self.database_url)
+            settings = Settings(data_dir=self.data_dir, database_url=self.database_url)
+            self._store = Store.from_settings(settings)
         return self._store
 
     def create_workspace(
@@ -147,19 +135,20 @@ class RunningServer:
 
     def persisted_files(self) -> list[Path]:
         """Every file the server could have persisted content to."""
-        places = [self.data_dir, self.tmp_dir, self.log_dir]
+        places = [self.data_dir, self.tmp_dir, self.log_dir, *self.extra_places]
         return sorted(p for place in places for p in place.rglob("*") if p.is_file())
 
+    def places(self) -> Places:
+        directories = [self.data_dir, self.tmp_dir, self.log_dir, *self.extra_places]
+        return Places(directories=directories, store=self.store)
+
     def find_marker(self, marker: str) -> list[str]:
-        """Every (file, form) where the marker is found. Empty means: no trace."""
-        forms = marker_forms(marker)
-        found = []
-        for path in self.persisted_files():
-            data = path.read_bytes()
-            for name, form in forms.items():
-                if form in data:
-                    found.append(f"{path.relative_to(self.root)} ({name})")
-        return found
+        """Every place (and form) where the marker is found. Empty means: no trace."""
+        return [f"{f.place} ({f.form})" for f in search(self.places(), [marker])]
+
+    def find_audio_marker(self, marker: str) -> list[str]:
+        """Where the raw samples of ``audio_marker_pcm(marker)`` are found."""
+        return [f"{f.place} ({f.form})" for f in search(self.places(), [], [marker])]
 
     def stop(self) -> None:
         if self._store is not None:

@@ -10,20 +10,38 @@ import anyio
 from fastapi import FastAPI
 
 from sottovoce import __version__
-from sottovoce.api import chat, health, history, usage, workspace
+from sottovoce.api import (
+    cartesia_tts,
+    chat,
+    elevenlabs_tts,
+    health,
+    history,
+    metrics,
+    models,
+    openai_speech,
+    usage,
+    voices,
+    workspace,
+)
 from sottovoce.api.deps import Services
 from sottovoce.api.errors import install_error_handlers
+from sottovoce.api.metrics import Metrics
 from sottovoce.api.middleware import RequestLifecycle
 from sottovoce.config import Settings
 from sottovoce.engines.registry import EngineRegistry, build_registry
 from sottovoce.privacy.logging import log_event
 from sottovoce.store.db import Store
+from sottovoce.store.ids import now_ms
+from sottovoce.store.sweeper import Clock, RetentionSweeper
 
 log = logging.getLogger("sottovoce.app")
 
 
-def create_app(settings: Settings, engines: EngineRegistry | None = None) -> FastAPI:
-    store = Store(settings.resolved_database_url)
+def create_app(
+    settings: Settings, engines: EngineRegistry | None = None, clock: Clock = now_ms
+) -> FastAPI:
+    store = Store.from_settings(settings)
+    sweeper = RetentionSweeper(store, settings, clock)
     services = Services(settings=settings, store=store, engines=engines or build_registry(settings))
 
     @asynccontextmanager
@@ -33,7 +51,10 @@ def create_app(settings: Settings, engines: EngineRegistry | None = None) -> Fas
             await services.engines.load_all()
         log_event(log, "server.ready", version=__version__, count=len(services.engines.models()))
         try:
-            yield
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(sweeper.run_forever)
+                yield
+                tasks.cancel_scope.cancel()
         finally:
             store.close()
 
@@ -45,8 +66,19 @@ def create_app(settings: Settings, engines: EngineRegistry | None = None) -> Fas
         redoc_url=None,
     )
     app.state.services = services
+    app.state.metrics = Metrics()
     install_error_handlers(app)
-    app.add_middleware(RequestLifecycle, services=services)
-    for router in (health.router, workspace.router, usage.router, history.router, chat.router):
+    app.add_middleware(RequestLifecycle, services=services, metrics=app.state.metrics)
+    for router in (health.router, metrics.router, workspace.router, usage.router, history.router):
+        app.include_router(router)
+    for router in (
+        elevenlabs_tts.router,
+        openai_speech.router,
+        cartesia_tts.router,
+        voices.elevenlabs_router,
+        voices.cartesia_router,
+        models.router,
+        chat.router,
+    ):
         app.include_router(router)
     return app

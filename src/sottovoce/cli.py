@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -19,8 +20,10 @@ from sqlalchemy.orm import Session
 from sottovoce.config import Settings
 from sottovoce.errors import SottovoceError
 from sottovoce.privacy.policy import Plan
-from sottovoce.store import keys, workspaces
+from sottovoce.store import backups, keys, workspaces
 from sottovoce.store.db import Store
+from sottovoce.store.ids import now_ms
+from sottovoce.store.workspace_deletion import delete_workspace
 
 T = TypeVar("T")
 
@@ -29,8 +32,14 @@ def _settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        fields = sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()})
-        raise click.ClickException(f"invalid settings: {', '.join(fields)}") from None
+        # Name the setting and the rule, never the value (it may be a secret).
+        problems = sorted(
+            {
+                f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}"
+                for e in exc.errors()
+            }
+        )
+        raise click.ClickException(f"invalid settings: {'; '.join(problems)}") from None
 
 
 def _echo(data: Any) -> None:
@@ -39,7 +48,7 @@ def _echo(data: Any) -> None:
 
 @contextmanager
 def _store() -> Iterator[Store]:
-    store = Store(_settings().resolved_database_url)
+    store = Store.from_settings(_settings())
     try:
         store.migrate()
         yield store
@@ -148,6 +157,24 @@ def workspace_set_plan(workspace_id: str, plan: str) -> None:
     _echo(asdict(_in_session(lambda s: workspaces.set_plan(s, workspace_id, Plan(plan)))))
 
 
+@workspace.command("delete")
+@click.argument("workspace_id")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def workspace_delete(workspace_id: str, yes: bool) -> None:
+    """Delete a workspace: its keys, history, usage, settings, and its encryption key."""
+    if not yes:
+        click.confirm(f"Delete {workspace_id} and everything it owns, for good?", abort=True)
+    keep = _settings().retention.keep_billing_totals
+    with _store() as store:
+        try:
+            with store.session() as session:
+                delete_workspace(session, workspace_id, keep_billing_totals=keep)
+        except SottovoceError as exc:
+            raise click.ClickException(f"{exc.code}: {exc.message}") from None
+        store.checkpoint()
+    _echo({"workspace_id": workspace_id, "deleted": True})
+
+
 @main.group()
 def key() -> None:
     """Create and revoke API keys (operator commands)."""
@@ -168,6 +195,168 @@ def key_revoke(key_id: str) -> None:
     """Revoke a key at once."""
     _in_session(lambda s: keys.revoke(s, key_id))
     _echo({"key_id": key_id, "revoked": True})
+
+
+@main.command("audit")
+@click.option("--url", default=None, help="Audit this running server instead of starting one.")
+@click.option(
+    "--tmp-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The running server's TMPDIR (with --url).",
+)
+@click.option(
+    "--log-file",
+    "log_files",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="A file the server's output goes to (repeatable).",
+)
+@click.option(
+    "--search-dir",
+    "search_dirs",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Another directory to search, e.g. the PostgreSQL data directory (repeatable).",
+)
+@click.option("--json", "json_out", default=None, help="Write the JSON report here ('-': stdout).")
+@click.option(
+    "--only",
+    "only",
+    multiple=True,
+    help="Run only the probes whose name starts with this (repeatable).",
+)
+def audit_command(
+    url: str | None,
+    tmp_dir: Path | None,
+    log_files: tuple[Path, ...],
+    search_dirs: tuple[Path, ...],
+    json_out: str | None,
+    only: tuple[str, ...],
+) -> None:
+    """Prove that zero-retention requests leave nothing behind (exit 1 on any leak)."""
+    import tempfile
+
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from sottovoce.audit import AuditReport, attach, audit, start_own_server
+    from sottovoce.audit_probes import PROBES
+
+    settings = _settings()
+    probes = [p for p in PROBES if not only or p.name.startswith(only)]
+    if not probes:
+        raise click.ClickException("no probe matches --only")
+    console = Console(stderr=True)
+    with console.status("Starting the server..." if url is None else "Connecting..."):
+        try:
+            if url is None:
+                target = start_own_server(settings, list(search_dirs))
+            else:
+                where = tmp_dir or Path(tempfile.gettempdir())
+                target = attach(url, settings, where, list(log_files), list(search_dirs))
+        except RuntimeError as exc:
+            raise click.ClickException(str(exc)) from None
+    try:
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("Probing", total=2 * len(probes))
+
+            def tick(name: str) -> None:
+                progress.update(task, advance=1, description=name)
+
+            report: AuditReport = audit(target, probes, tick=tick)
+    finally:
+        target.stop()
+        target.store.close()
+    _print_report(console, report)
+    if json_out == "-":
+        _echo(report.as_dict())
+    elif json_out:
+        Path(json_out).write_text(json.dumps(report.as_dict(), indent=2))
+    if not report.ok:
+        sys.exit(1)
+
+
+def _print_report(console: Any, report: Any) -> None:
+    from rich.table import Table
+
+    table = Table(title="sottovoce audit")
+    for column in ("run", "probe", "path", "status", "result"):
+        table.add_column(column)
+    for r in report.results:
+        if r.leaks:
+            result = "[red]LEAK: " + "; ".join(r.leaks) + "[/red]"
+        elif r.expected_in_history:
+            result = (
+                "[green]kept in history[/green]" if r.found_in_history else "[red]missing[/red]"
+            )
+        else:
+            result = "[green]no trace[/green]" if r.run == "zdr" else "no trace"
+        table.add_row(r.run, r.probe, r.path, str(r.status), result)
+    console.print(table)
+    console.print(
+        f"places searched: {report.places_searched}; control hits: {report.control_found}"
+    )
+    for problem in report.problems:
+        console.print(f"[red]{problem}[/red]")
+    console.print("[green]PASS[/green]" if report.ok else "[red]FAIL[/red]")
+
+
+@main.group()
+def backup() -> None:
+    """Database backups: create, list, restore, prune (the key store is never included)."""
+
+
+@contextmanager
+def _progress(message: str) -> Iterator[None]:
+    from rich.console import Console
+
+    with Console(stderr=True).status(message):
+        yield
+
+
+@backup.command("create")
+def backup_create() -> None:
+    """Take a consistent online snapshot of the database."""
+    settings = _settings()
+    with _store() as store, _progress("Creating backup..."):
+        made = backups.create(
+            store, settings.resolved_backup_dir, settings.retention.backup_days, now_ms()
+        )
+    _echo(asdict(made))
+
+
+@backup.command("list")
+def backup_list() -> None:
+    """List backups with their creation time and expiry."""
+    _echo([asdict(b) for b in backups.list_all(_settings().resolved_backup_dir)])
+
+
+@backup.command("restore")
+@click.argument("backup_id")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def backup_restore(backup_id: str, yes: bool) -> None:
+    """Replace the database with a backup (stop the server first).
+
+    Items and workspaces deleted since the backup stay deleted: their keys are gone.
+    """
+    settings = _settings()
+    try:
+        chosen = backups.get(settings.resolved_backup_dir, backup_id)
+        if not yes:
+            click.confirm(f"Replace the database with {backup_id}?", abort=True)
+        with _store() as store, _progress("Restoring backup..."):
+            purged = backups.restore(store, settings.resolved_backup_dir, chosen)
+    except SottovoceError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.message}") from None
+    _echo({"restored": backup_id, "deleted_items_purged": purged})
+
+
+@backup.command("prune")
+def backup_prune() -> None:
+    """Delete backups past their expiry (retention.backup_days, default 30)."""
+    removed = backups.prune(_settings().resolved_backup_dir, now_ms())
+    _echo({"removed": [b.id for b in removed]})
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -38,6 +38,14 @@ class LimitSettings(BaseModel):
 class TtsSettings(BaseModel):
     max_text_chars: int = Field(default=5000, gt=0)
     """Longest text a single TTS request may carry (422 above it)."""
+    first_chunk_words: int = Field(default=4, ge=0)
+    """Words in the first synthesized piece when the first clause is longer (0: whole clause).
+    A short first piece makes the first audio leave early."""
+    max_chunk_chars: int = Field(default=120, ge=20)
+    """Longest piece synthesized in one call; longer sentences are cut at clauses, then words.
+    Memory grows with it: Piper's decoder needs about 17 MB per second of audio in a piece."""
+    inference_slots: int = Field(default=2, gt=0)
+    """Synthesis calls running at once; others queue piece by piece, so streams interleave."""
 
 
 class SttSettings(BaseModel):
@@ -93,6 +101,15 @@ class LlmSettings(BaseModel):
         return self
 
 
+class RetentionSettings(BaseModel):
+    backup_days: int = Field(default=30, ge=1)
+    """Backups older than this are deleted (by ``backup prune`` and the server's sweeper)."""
+    sweep_interval_s: float = Field(default=3600.0, gt=0)
+    """How often the server prunes expired history and backups."""
+    keep_billing_totals: bool = True
+    """When a workspace is deleted, keep its content-free usage totals per product."""
+
+
 class EngineSettings(BaseModel):
     preload: bool = True
     """Load the local engines at start-up (True) or on first use (False)."""
@@ -118,6 +135,11 @@ class Settings(BaseSettings):
     """Also append the JSON log lines to this file."""
     master_key: SecretStr | None = None
     """Master key wrapping the workspace keys (32+ characters); default: a key file."""
+    keystore_dir: Path | None = None
+    """Where wrapped keys live (default ``DATA_DIR/keystore``); keep it out of data backups."""
+    backup_dir: Path | None = None
+    """Where ``backup create`` writes (default ``DATA_DIR/backups``)."""
+    retention: RetentionSettings = RetentionSettings()
     limits: LimitSettings = LimitSettings()
     engines: EngineSettings = EngineSettings()
     tts: TtsSettings = TtsSettings()
@@ -130,6 +152,14 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'sottovoce.db').resolve()}"
 
+    @property
+    def resolved_keystore_dir(self) -> Path:
+        return self.keystore_dir or self.data_dir / "keystore"
+
+    @property
+    def resolved_backup_dir(self) -> Path:
+        return self.backup_dir or self.data_dir / "backups"
+
     @model_validator(mode="after")
     def _refuse_unsafe_combinations(self) -> Self:
         if self.master_key is not None and len(self.master_key.get_secret_value()) < 32:
@@ -141,6 +171,10 @@ class Settings(BaseSettings):
         # The temporary directory is shared and swept by other programs: not a home for data.
         if self.data_dir.resolve() == Path(tempfile.gettempdir()).resolve():
             raise ValueError("data_dir must not be the temporary directory itself")
+        keystore, backups = self.resolved_keystore_dir.resolve(), self.resolved_backup_dir.resolve()
+        if keystore.is_relative_to(backups) or backups.is_relative_to(keystore):
+            # A backup that holds the keys could decrypt what deletion was meant to destroy.
+            raise ValueError("keystore_dir and backup_dir must not contain one another")
         if self.limits.max_json_bytes > self.limits.max_body_bytes:
             raise ValueError("limits.max_json_bytes must not exceed limits.max_body_bytes")
         return self

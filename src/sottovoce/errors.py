@@ -144,6 +144,13 @@ class ProviderNotCovered(RetentionRefused):
     )
 
 
+class SaveRefusedUnderZdr(RetentionRefused):
+    code = "save_refused_under_zdr"
+    default_message = (
+        "Saving the generated audio is a retention path and is refused under zero data retention."
+    )
+
+
 # 5xx: us or upstream ---------------------------------------------------------------------
 
 

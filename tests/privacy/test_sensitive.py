@@ -84,6 +84,6 @@ def test_pydantic_field_wraps_and_validates() -> None:
 
 def test_pydantic_model_refuses_to_serialise_content() -> None:
     request = Request.model_validate({"text": SECRET})
-    with pytest.raises(Exception) as info:
+    with pytest.raises(Exception, match="cannot be serialised") as info:
         request.model_dump_json()
     assert SECRET not in str(info.value)

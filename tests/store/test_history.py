@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from sottovoce.config import Settings
 from sottovoce.errors import NotFound, RetentionViolation
 from sottovoce.privacy.eligibility import HistorySource, Product
 from sottovoce.privacy.policy import Plan, RequestFlags, WorkspaceRetention, decide
@@ -13,7 +14,10 @@ from sottovoce.privacy.sensitive import Sensitive
 from sottovoce.store import history, workspaces
 from sottovoce.store.db import Store
 from sottovoce.store.history import HistoryFilter, NewHistoryItem
+from sottovoce.store.schema import HistoryRow
 from tests.harness import new_canary
+
+pytestmark = pytest.mark.both_databases
 
 RETAIN = decide(WorkspaceRetention(zdr_enabled=False), RequestFlags(), Product.TTS)
 ZERO = decide(
@@ -29,7 +33,7 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def store(db_path: Path) -> Store:
-    s = Store(f"sqlite:///{db_path}")
+    s = Store.from_settings(Settings(data_dir=db_path.parent, database_url=f"sqlite:///{db_path}"))
     s.migrate()
     return s
 
@@ -67,6 +71,7 @@ def test_save_refuses_a_decision_that_does_not_allow_retention(
         history.save(s, decision, item(workspace_id, marker))  # type: ignore[arg-type]
     store.checkpoint()
     assert marker.encode() not in files_bytes(db_path)
+    assert marker.encode() not in files_bytes(store.keystore.path)
 
 
 def test_saved_item_reads_back(store: Store, workspace_id: str) -> None:
@@ -90,21 +95,65 @@ def test_another_workspace_cannot_see_the_item(store: Store, workspace_id: str) 
         history.delete(s, other, item_id)
 
 
-def test_delete_removes_text_and_audio_from_the_database_files(
+def test_content_is_encrypted_at_rest(store: Store, workspace_id: str, db_path: Path) -> None:
+    marker = new_canary()
+    with store.session() as s:
+        history.save(s, RETAIN, item(workspace_id, f"text {marker}", marker.encode() * 50))
+    store.checkpoint()
+    assert marker.encode() not in files_bytes(db_path)
+    assert marker.encode() not in files_bytes(store.keystore.path)
+
+
+def sealed_columns(store: Store, item_id: str) -> list[bytes]:
+    with store.session() as s:
+        row = s.get(HistoryRow, item_id)
+        assert row is not None
+        return [c for c in (row.text, row.audio, row.details) if c is not None]
+
+
+def test_delete_removes_the_ciphertext_and_destroys_the_key(
     store: Store, workspace_id: str, db_path: Path
 ) -> None:
-    marker = new_canary()
-    audio_marker = new_canary().encode() * 2000  # large enough for overflow pages
+    big_audio = new_canary().encode() * 2000  # large enough for overflow pages
     with store.session() as s:
-        item_id = history.save(s, RETAIN, item(workspace_id, f"text {marker}", audio_marker))
+        item_id = history.save(s, RETAIN, item(workspace_id, "to delete", big_audio))
+    sealed = sealed_columns(store, item_id)
+    if not store.is_sqlite:
+        pytest.skip("reads the SQLite files; on PostgreSQL the key's destruction is the proof")
     store.checkpoint()
-    assert marker.encode() in files_bytes(db_path)  # the control: the search can find it
+    assert all(c[-64:] in files_bytes(db_path) for c in sealed)  # the control
     with store.session() as s:
         history.delete(s, workspace_id, item_id)
     store.checkpoint()
     data = files_bytes(db_path)
-    assert marker.encode() not in data
-    assert audio_marker[:40] not in data
+    assert not any(c[-64:] in data for c in sealed)
+    assert store.keystore.item_keys(workspace_id, [item_id]) == {}
+
+
+def test_a_row_whose_key_is_gone_is_deleted(store: Store, workspace_id: str) -> None:
+    with store.session() as s:
+        item_id = history.save(s, RETAIN, item(workspace_id, "orphan"))
+    store.keystore.destroy_items([item_id])
+    with pytest.raises(NotFound), store.session() as s:
+        history.get(s, workspace_id, item_id)
+    with store.session() as s:
+        assert history.list_page(s, workspace_id, HistoryFilter()).items == []
+        assert history.purge_keyless(s) == 1
+        assert s.get(HistoryRow, item_id) is None
+
+
+def test_ciphertext_cannot_be_moved_to_another_item(store: Store, workspace_id: str) -> None:
+    from sottovoce.store.encryption import DecryptionFailed
+
+    with store.session() as s:
+        a = history.save(s, RETAIN, item(workspace_id, "alpha"))
+        b = history.save(s, RETAIN, item(workspace_id, "beta"))
+    with store.session() as s:
+        row_a, row_b = s.get(HistoryRow, a), s.get(HistoryRow, b)
+        assert row_a is not None and row_b is not None
+        row_b.text = row_a.text
+    with pytest.raises(DecryptionFailed), store.session() as s:
+        history.get(s, workspace_id, b)
 
 
 def test_paging_filters_and_search(store: Store, workspace_id: str) -> None:

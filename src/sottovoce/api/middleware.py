@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sottovoce.api.deps import Services, lookup_key, read_key, route_product
 from sottovoce.api.errors import BODY_TOO_LARGE, error_body
+from sottovoce.api.metrics import Metrics
 from sottovoce.api.usage_meter import SCOPE_KEY, UsageMeter
 from sottovoce.errors import PayloadTooLarge, SottovoceError
 from sottovoce.privacy.logging import error_fields, log_event, request_id_var
@@ -52,9 +53,10 @@ def _is_json(scope: Scope) -> bool:
 
 
 class RequestLifecycle:
-    def __init__(self, app: ASGIApp, services: Services) -> None:
+    def __init__(self, app: ASGIApp, services: Services, metrics: Metrics) -> None:
         self.app = app
         self.services = services
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -180,7 +182,19 @@ class RequestLifecycle:
         )
         if meter.workspace_id is None:
             await self._attribute(scope, meter)
-        if meter.workspace_id is None or meter.product is None:
+        self.metrics.observe(
+            product=meter.product.value if meter.product else None,
+            route=_route_template(scope),
+            method=scope.get("method", "WS"),
+            status=status,
+            outcome=outcome,
+            seconds=duration_ms / 1000,
+            units=(
+                (meter.input_unit, meter.input_units, "input"),
+                (meter.output_unit, meter.output_units, "output"),
+            ),
+        )
+        if meter.workspace_id is None or meter.product is None or meter.workspace_deleted:
             return
         record = usage.UsageRecord(
             request_id=meter.request_id,

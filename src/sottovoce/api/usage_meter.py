@@ -28,6 +28,8 @@ class UsageMeter:
     content_retained: bool = False
     zero_retention: bool = False
     retention_reason: str | None = None
+    workspace_deleted: bool = False
+    """The request deleted its own workspace: nothing of it may be written afterwards."""
     cancelled: bool = False
     """Set by a handler that saw its client go away (streams, WebSockets)."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import anyio
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -11,6 +12,7 @@ from sottovoce.api.deps import RequestContext, context
 from sottovoce.errors import AdminRequired, InvalidRequest
 from sottovoce.privacy.eligibility import Product
 from sottovoce.store import audit_log, workspaces
+from sottovoce.store.workspace_deletion import delete_workspace as delete_workspace_data
 from sottovoce.store.workspaces import Workspace
 
 router = APIRouter(prefix="/v1/workspace", tags=["workspace"])
@@ -110,3 +112,29 @@ async def get_audit_log(
             for e in entries
         ]
     )
+
+
+class DeletedOut(BaseModel):
+    status: str
+    workspace_id: str
+
+
+@router.delete("")
+async def delete_workspace(
+    ctx: WorkspaceContext,
+    confirm: Annotated[str | None, Query(max_length=64, description="the workspace id")] = None,
+) -> DeletedOut:
+    """Delete this workspace and everything it owns. Admin key, and ``?confirm=<workspace_id>``."""
+    if not ctx.key.is_admin:
+        raise AdminRequired()
+    if confirm != ctx.workspace.id:
+        raise InvalidRequest(
+            "Deleting a workspace needs ?confirm= set to its workspace id.", fields=["confirm"]
+        )
+    keep = ctx.services.settings.retention.keep_billing_totals
+    await ctx.run_in_session(
+        lambda s: delete_workspace_data(s, ctx.workspace.id, keep_billing_totals=keep)
+    )
+    await anyio.to_thread.run_sync(ctx.services.store.checkpoint)
+    ctx.usage.workspace_deleted = True
+    return DeletedOut(status="deleted", workspace_id=ctx.workspace.id)

@@ -14,6 +14,7 @@ import anyio
 from sottovoce.config import Settings
 from sottovoce.engines.base import ChatModel, ModelInfo, Synthesizer, Transcriber
 from sottovoce.engines.llama import local_chat_models
+from sottovoce.engines.piper import PiperSynthesizer
 from sottovoce.engines.upstream import upstream_chat_models
 from sottovoce.errors import UnknownModel
 
@@ -70,6 +71,7 @@ class EngineRegistry:
 def build_registry(settings: Settings) -> EngineRegistry:
     """The engines this server offers. One line per engine."""
     registry = EngineRegistry()
+    registry.add(PiperSynthesizer.from_settings(settings))
     chat: list[ChatModel] = [*local_chat_models(settings), *upstream_chat_models(settings)]
     for engine in chat:
         registry.add(engine)

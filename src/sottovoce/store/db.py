@@ -12,7 +12,10 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from sottovoce.config import Settings
 from sottovoce.errors import SottovoceError
+from sottovoce.store.encryption import derive_master_key, load_or_create_key_file
+from sottovoce.store.keystore import KeyStore
 from sottovoce.store.schema import AuditLogRow
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -41,10 +44,15 @@ def _refuse_audit_log_changes(session: Session, _ctx: Any, _instances: Any) -> N
 
 
 class Store:
-    """One database: a connection pool and a session factory."""
+    """One database and its key store: a connection pool and a session factory.
 
-    def __init__(self, url: str) -> None:
+    Sessions carry the key store in ``session.info["keystore"]``, so the history functions
+    seal and open content without every caller passing keys around.
+    """
+
+    def __init__(self, url: str, keystore: KeyStore) -> None:
         self.url = url
+        self.keystore = keystore
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
             path = url.split("///", 1)[-1]
@@ -56,8 +64,19 @@ class Store:
         )
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._sessions = sessionmaker(
+            self.engine, expire_on_commit=False, info={"keystore": keystore}
+        )
         event.listen(self._sessions, "before_flush", _refuse_audit_log_changes)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Store:
+        keystore_dir = settings.resolved_keystore_dir
+        if settings.master_key is not None:
+            master = derive_master_key(settings.master_key.get_secret_value())
+        else:
+            master = load_or_create_key_file(keystore_dir / "master.key")
+        return cls(settings.resolved_database_url, KeyStore(keystore_dir / "keys.db", master))
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -74,10 +93,17 @@ class Store:
             command.upgrade(config, "head")
 
     def checkpoint(self) -> None:
-        """Fold the write-ahead log into the database file and empty it (SQLite)."""
+        """Fold the write-ahead logs into the database files and empty them (SQLite)."""
         if self.is_sqlite:
             with self.engine.connect() as connection:
                 connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        self.keystore.checkpoint()
+
+    def vacuum(self) -> None:
+        """Reclaim the space of deleted rows (and on PostgreSQL, rewrite out dead tuples)."""
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+            c.execute(text("VACUUM"))
 
     def close(self) -> None:
         self.engine.dispose()
+        self.keystore.close()

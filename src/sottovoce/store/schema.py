@@ -123,3 +123,20 @@ class AuditLogRow(Base):
     setting: Mapped[str] = mapped_column(String(64))
     old_value: Mapped[str | None] = mapped_column(String(600), nullable=True)
     new_value: Mapped[str | None] = mapped_column(String(600), nullable=True)
+
+
+class BillingTotalRow(Base):
+    """What a deleted workspace leaves behind, if configured: content-free totals per product."""
+
+    __tablename__ = "billing_totals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(String(40), index=True)
+    product: Mapped[str] = mapped_column(String(32))
+    input_unit: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    output_unit: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    requests: Mapped[int] = mapped_column(Integer)
+    input_units: Mapped[float] = mapped_column(Float)
+    output_units: Mapped[float] = mapped_column(Float)
+    duration_ms: Mapped[int] = mapped_column(BigInteger)
+    closed_at_ms: Mapped[int] = mapped_column(BigInteger)

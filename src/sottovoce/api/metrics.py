@@ -1,0 +1,71 @@
+"""Prometheus metrics at ``/metrics``: every label comes from a fixed set, never from a request.
+
+Labels: the product (an enum), the route *template* (from our own code; ``unmatched`` when no
+route matched), the method (from a fixed list, else ``other``), the status class and the
+outcome. No label can carry text a client sent.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client.exposition import generate_latest
+
+METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "WS"})
+OUTCOMES = frozenset({"ok", "error", "cancelled"})
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        labels = ("product", "route", "method", "status", "outcome")
+        self.requests = Counter(
+            "sottovoce_requests", "Requests handled", labels, registry=self.registry
+        )
+        self.duration = Histogram(
+            "sottovoce_request_duration_seconds",
+            "Time from request to the end of its response",
+            ("product", "route"),
+            registry=self.registry,
+        )
+        self.units = Counter(
+            "sottovoce_usage_units",
+            "Billed units (characters, audio seconds, tokens)",
+            ("product", "unit", "direction"),
+            registry=self.registry,
+        )
+
+    def observe(
+        self,
+        *,
+        product: str | None,
+        route: str | None,
+        method: str,
+        status: int,
+        outcome: str,
+        seconds: float,
+        units: tuple[tuple[str | None, float, str], ...] = (),
+    ) -> None:
+        product_label = product or "none"
+        route_label = route or "unmatched"
+        self.requests.labels(
+            product=product_label,
+            route=route_label,
+            method=method if method in METHODS else "other",
+            status=f"{status // 100}xx",
+            outcome=outcome if outcome in OUTCOMES else "other",
+        ).inc()
+        self.duration.labels(product=product_label, route=route_label).observe(seconds)
+        for unit, amount, direction in units:
+            if unit is not None and amount:
+                self.units.labels(product=product_label, unit=unit, direction=direction).inc(amount)
+
+
+router = APIRouter(tags=["metrics"])
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(request: Request) -> Response:
+    collected: Metrics = request.app.state.metrics
+    return Response(generate_latest(collected.registry), media_type=CONTENT_TYPE_LATEST)

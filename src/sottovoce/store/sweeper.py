@@ -1,0 +1,66 @@
+"""The retention sweeper: expired history, expired backups, rows whose keys are gone.
+
+It runs inside the server every ``retention.sweep_interval_s``; ``run_once`` takes its time
+from an injectable clock, so tests drive it without sleeping.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import anyio
+
+from sottovoce.config import Settings
+from sottovoce.privacy.logging import error_fields, log_event
+from sottovoce.store import backups, history, workspaces
+from sottovoce.store.backups import DAY_MS
+from sottovoce.store.db import Store
+from sottovoce.store.ids import now_ms
+
+log = logging.getLogger("sottovoce.sweeper")
+Clock = Callable[[], int]
+"""Milliseconds since the epoch."""
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    history_expired: int
+    keyless_purged: int
+    backups_pruned: int
+
+
+class RetentionSweeper:
+    def __init__(self, store: Store, settings: Settings, clock: Clock = now_ms) -> None:
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+
+    def run_once(self) -> SweepReport:
+        now = self.clock()
+        expired = 0
+        with self.store.session() as session:
+            for ws in workspaces.list_all(session):
+                if ws.history_retention_days is not None:
+                    cutoff = now - ws.history_retention_days * DAY_MS
+                    expired += history.delete_older_than(session, ws.id, cutoff)
+            purged = history.purge_keyless(session)
+        pruned = backups.prune(self.settings.resolved_backup_dir, now)
+        if expired or purged:
+            self.store.checkpoint()
+        return SweepReport(expired, purged, len(pruned))
+
+    async def run_forever(self) -> None:
+        while True:
+            try:
+                report = await anyio.to_thread.run_sync(self.run_once)
+                log_event(
+                    log,
+                    "retention.sweep",
+                    count=report.history_expired + report.keyless_purged,
+                    input_units=report.backups_pruned,
+                )
+            except Exception as exc:  # a failed sweep must not stop the next one
+                log_event(log, "retention.sweep_failed", logging.ERROR, **error_fields(exc))
+            await anyio.sleep(self.settings.retention.sweep_interval_s)

@@ -1,0 +1,98 @@
+"""`sottovoce audit`: it covers every endpoint, passes on a clean server, catches a leak."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fastapi.routing import iter_route_contexts
+
+from sottovoce.app import create_app
+from sottovoce.audit_probes import CONTENT_FREE_ROUTES, PROBES
+from sottovoce.config import Settings
+from tests.harness import RunningServer
+
+LEAKY_PLUGIN = Path(__file__).parent / "leaky_plugin"
+
+
+def app_routes(tmp_path: Path) -> set[tuple[str, str]]:
+    app = create_app(Settings(data_dir=tmp_path, engines={"preload": False}))
+    routes: set[tuple[str, str]] = set()
+    for context in iter_route_contexts(app.routes):
+        methods = context.methods or {"WS"}
+        routes |= {(method, context.path) for method in methods}
+    assert ("GET", "/v1/workspace") in routes  # the listing itself works
+    return routes
+
+
+def test_every_route_has_a_probe_or_is_declared_content_free(tmp_path: Path) -> None:
+    probed = {route for probe in PROBES for route in probe.routes}
+    missing = app_routes(tmp_path) - probed - CONTENT_FREE_ROUTES
+    assert missing == set(), f"routes without an audit probe: {sorted(missing)}"
+
+
+def test_probes_name_only_real_routes(tmp_path: Path) -> None:
+    routes = app_routes(tmp_path)
+    stale = {r for p in PROBES for r in p.routes} - routes
+    assert stale == set()
+
+
+def run_audit(server: RunningServer, *only: str) -> tuple[int, dict]:  # type: ignore[type-arg]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOTTOVOCE_")}
+    env.update({k: v for k, v in server.env.items() if k.startswith("SOTTOVOCE_")})
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sottovoce",
+            "audit",
+            "--url",
+            server.url,
+            "--tmp-dir",
+            str(server.tmp_dir),
+            "--log-file",
+            str(server.stdout_path),
+            "--log-file",
+            str(server.stderr_path),
+            "--json",
+            "-",
+            *(arg for place in server.extra_places for arg in ("--search-dir", str(place))),
+            *(arg for name in only for arg in ("--only", name)),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    return result.returncode, json.loads(result.stdout)
+
+
+def test_the_audit_passes_on_a_clean_server(server: RunningServer) -> None:
+    code, report = run_audit(server)
+    assert report["problems"] == []
+    assert code == 0
+    assert report["control_found"] > 0
+    zdr = [r for r in report["results"] if r["run"] == "zdr"]
+    assert {r["probe"] for r in zdr} == {p.name for p in PROBES}
+    assert all(r["leaks"] == [] for r in zdr)
+
+
+@pytest.fixture(scope="module")
+def leaky(start_server) -> RunningServer:  # type: ignore[no-untyped-def]
+    server: RunningServer = start_server(
+        env={"PYTHONPATH": os.pathsep.join([str(LEAKY_PLUGIN), *sys.path])}
+    )
+    return server
+
+
+def test_a_planted_leak_makes_the_audit_fail(leaky: RunningServer) -> None:
+    code, report = run_audit(leaky, "tts.cartesia")  # one probe is enough to be caught
+    assert code == 1
+    leaks = [r for r in report["results"] if r["run"] == "zdr" and r["leaks"]]
+    assert leaks
+    assert any("stderr.log" in leak for r in leaks for leak in r["leaks"])
