@@ -116,7 +116,6 @@ def main() -> int:
     # binding on it directly, with the same chat template, so both sides see the same tokens.
     engine = LlamaChatModel("bench", path, context_length=CONTEXT, threads=threads)
     engine.load()
-    engine.close()
     llm = engine._llm
     assert llm is not None
 
@@ -145,6 +144,7 @@ def main() -> int:
                 remote.append(through_server(server.url, key, prompt, args.tokens))
         finally:
             server.stop()
+            engine.close()
 
     def med(rows: list[tuple[float, float, int]], i: int) -> float:
         return statistics.median(r[i] for r in rows)

@@ -133,8 +133,14 @@ class LlamaChatModel:
         self._executor.submit(self._load_blocking).result()
 
     def close(self) -> None:
-        """Stop the worker thread once the request it runs (if any) is done."""
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        """Free the model and stop the worker thread once the request it runs is done."""
+        self._executor.submit(self._unload)
+        self._executor.shutdown(wait=False, cancel_futures=False)
+
+    def _unload(self) -> None:
+        if self._llm is not None:
+            self._llm.close()
+            self._llm = None
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[ChatDelta]:
         loop = asyncio.get_running_loop()
