@@ -80,6 +80,8 @@ def test_the_audit_passes_on_a_clean_server(server: RunningServer) -> None:
     zdr = [r for r in report["results"] if r["run"] == "zdr"]
     assert {r["probe"] for r in zdr} == {p.name for p in PROBES}
     assert all(r["leaks"] == [] for r in zdr)
+    # Every probe, success and failure paths, at DEBUG: not one temp file.
+    assert list(server.tmp_dir.rglob("*")) == []
 
 
 @pytest.fixture(scope="module")

@@ -112,6 +112,8 @@ class Target:
     store: Store
     places: Places
     stop: Callable[[], None] = lambda: None
+    private_tmp: Path | None = None
+    """The server's own TMPDIR, when the audit started it: it must stay empty."""
 
 
 def _free_port() -> int:
@@ -188,7 +190,7 @@ def start_own_server(settings: Settings, extra: list[Path], startup_s: float = 1
     )
     # The captured streams are read live: the dict holds the growing buffers themselves.
     places.streams = {"server stdout": stdout, "server stderr": stderr}
-    return Target(url=url, store=store, places=places, stop=stop)
+    return Target(url=url, store=store, places=places, stop=stop, private_tmp=tmp_dir)
 
 
 def attach(
@@ -249,7 +251,13 @@ def audit(
             [c.marker for c in cases if c.audio],
         )
         places_searched = sum(1 for _ in target.places.contents())
-    return _report(zdr_cases, control_cases, findings, places_searched)
+    report = _report(zdr_cases, control_cases, findings, places_searched)
+    if target.private_tmp is not None:
+        spilled = sorted(p.name for p in target.private_tmp.rglob("*"))
+        if spilled:
+            report.problems.append(f"request handling created temp files: {', '.join(spilled)}")
+            report.ok = False
+    return report
 
 
 def _report(
