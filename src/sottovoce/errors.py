@@ -44,6 +44,12 @@ class InvalidAudio(InvalidRequest):
     default_message = "The uploaded file could not be decoded as audio."
 
 
+class ContextLengthExceeded(SottovoceError):
+    status = 400
+    code = "context_length_exceeded"
+    default_message = "The messages and max_tokens together exceed the model's context window."
+
+
 class UnsupportedMediaType(SottovoceError):
     status = 415
     code = "unsupported_media_type"

@@ -105,7 +105,7 @@ def test_sdk_vad_commits_each_utterance(
         await connection.close()
         return partials, committed
 
-    partials, committed = asyncio.run(run())
+    _partials, committed = asyncio.run(run())
     assert [words_of(t) for t in committed] == [words_of(FIRST), words_of(SECOND)]
     # Partials are best effort here (each is a full Whisper pass on a shared 2-core machine);
     # tests/engines/test_whisper.py checks that they come at real-time pace.

@@ -78,6 +78,28 @@ def texts(store: Store, workspace_id: str) -> list[str]:
     return [i.text.reveal() for i in page.items if i.text is not None]
 
 
+def usage_record(workspace_id: str, characters: float) -> UsageRecord:
+    return UsageRecord(
+        request_id="req_u",
+        workspace_id=workspace_id,
+        key_id=None,
+        product="tts",
+        model_id=None,
+        started_at_ms=T0,
+        duration_ms=5,
+        input_units=characters,
+        input_unit="characters",
+        output_units=0.0,
+        output_unit=None,
+        status_code=200,
+        outcome="ok",
+        error_code=None,
+        content_retained=False,
+        zero_retention=False,
+        retention_reason=None,
+    )
+
+
 def backup_bytes(settings: Settings, backup: backups.Backup) -> bytes:
     return (settings.resolved_backup_dir / backup.file).read_bytes()
 
@@ -131,28 +153,7 @@ def test_a_deleted_workspace_is_unreadable_in_every_backup(
     save(store, workspace_id, "workspace content")
     with store.session() as s:
         api_key = keys.create(s, workspace_id, is_admin=True).secret
-        usage.record(
-            s,
-            UsageRecord(
-                request_id="req_u",
-                workspace_id=workspace_id,
-                key_id=None,
-                product="tts",
-                model_id=None,
-                started_at_ms=T0,
-                duration_ms=5,
-                input_units=11.0,
-                input_unit="characters",
-                output_units=2.5,
-                output_unit="audio_seconds",
-                status_code=200,
-                outcome="ok",
-                error_code=None,
-                content_retained=True,
-                zero_retention=False,
-                retention_reason=None,
-            ),
-        )
+        usage.record(s, usage_record(workspace_id, 11.0))
     made = backups.create(store, settings.resolved_backup_dir, 30, T0)
     with store.session() as s:
         delete_workspace(s, workspace_id, keep_billing_totals=True)
@@ -169,28 +170,7 @@ def test_a_deleted_workspace_is_unreadable_in_every_backup(
 def test_workspace_deletion_keeps_only_billing_totals(store: Store, workspace_id: str) -> None:
     with store.session() as s:
         for units in (3.0, 4.0):
-            usage.record(
-                s,
-                UsageRecord(
-                    request_id="r",
-                    workspace_id=workspace_id,
-                    key_id=None,
-                    product="tts",
-                    model_id=None,
-                    started_at_ms=T0,
-                    duration_ms=5,
-                    input_units=units,
-                    input_unit="characters",
-                    output_units=0.0,
-                    output_unit=None,
-                    status_code=200,
-                    outcome="ok",
-                    error_code=None,
-                    content_retained=False,
-                    zero_retention=True,
-                    retention_reason=None,
-                ),
-            )
+            usage.record(s, usage_record(workspace_id, units))
         delete_workspace(s, workspace_id, keep_billing_totals=True)
     with store.session() as s:
         [total] = s.scalars(select(BillingTotalRow)).all()

@@ -228,6 +228,9 @@ class Transcriber(Protocol):
 
 # Chat ----------------------------------------------------------------------------------
 
+CHAT_ROLES = frozenset({"system", "developer", "user", "assistant"})
+"""Roles a chat message may have (``developer`` is OpenAI's newer name for ``system``)."""
+
 
 @dataclass(frozen=True)
 class ChatMessage:
@@ -239,17 +242,23 @@ class ChatMessage:
 class ChatRequest:
     messages: tuple[ChatMessage, ...]
     max_tokens: int | None = None
+    """Most tokens to generate; ``None``: as many as the context window leaves."""
     temperature: float | None = None
     top_p: float | None = None
     stop: tuple[str, ...] = ()
     seed: int | None = None
+    mode: Mode = Mode.SYNC
+    """How the client asked for the reply; an upstream provider is called the same way."""
     extra: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class ChatDelta:
+    """A piece of the completion. The last one carries ``finish_reason`` and token counts."""
+
     text: Sensitive[str]
     finish_reason: str | None = None
+    """``stop`` (end of turn or a stop sequence) or ``length`` (``max_tokens`` reached)."""
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
 
@@ -258,6 +267,14 @@ class ChatDelta:
 class ChatModel(Protocol):
     info: ModelInfo
 
+    def load(self) -> None:
+        """Get ready to serve (load weights): blocking, idempotent; run off the event loop."""
+        ...
+
     def stream(self, request: ChatRequest) -> AsyncIterator[ChatDelta]:
-        """Completion deltas; the last one carries ``finish_reason`` and token counts."""
+        """Completion deltas; the last one carries ``finish_reason`` and token counts.
+
+        Errors about the request itself (context overflow) and about reaching the provider
+        are raised before the first delta, so a caller can still answer with a 4xx/5xx.
+        """
         ...

