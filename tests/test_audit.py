@@ -12,9 +12,9 @@ import pytest
 from fastapi.routing import iter_route_contexts
 
 from sottovoce.app import create_app
-from sottovoce.audit_probes import CONTENT_FREE_ROUTES, PROBES
+from sottovoce.audit_probes import AUDIT_DEAD_UPSTREAM, CONTENT_FREE_ROUTES, PROBES
 from sottovoce.config import Settings
-from tests.harness import RunningServer
+from tests.harness import RunningServer, free_port
 
 LEAKY_PLUGIN = Path(__file__).parent / "leaky_plugin"
 
@@ -72,6 +72,21 @@ def run_audit(server: RunningServer, *only: str) -> tuple[int, dict]:  # type: i
     return result.returncode, json.loads(result.stdout)
 
 
+@pytest.fixture(scope="module")
+def server(start_server) -> RunningServer:  # type: ignore[no-untyped-def]
+    """A clean server with an upstream provider that cannot be reached (the 502 path)."""
+    dead = {
+        "name": AUDIT_DEAD_UPSTREAM,
+        "base_url": f"http://127.0.0.1:{free_port()}/v1",
+        "models": ["probe"],
+        "retention_sync": "none",
+        "retention_streaming": "none",
+        "timeout_s": 5,
+    }
+    srv: RunningServer = start_server(env={"SOTTOVOCE_LLM__UPSTREAM": json.dumps([dead])})
+    return srv
+
+
 def test_the_audit_passes_on_a_clean_server(server: RunningServer) -> None:
     code, report = run_audit(server)
     assert report["problems"] == []
@@ -80,6 +95,12 @@ def test_the_audit_passes_on_a_clean_server(server: RunningServer) -> None:
     zdr = [r for r in report["results"] if r["run"] == "zdr"]
     assert {r["probe"] for r in zdr} == {p.name for p in PROBES}
     assert all(r["leaks"] == [] for r in zdr)
+    paths = {(r["probe"], r["path"]): r for r in zdr}
+    assert paths[("llm.openai_chat", "upstream_error")]["status"] == 502
+    assert paths[("stt.files", "openai.corrupt_audio")]["status"] == 422
+    # The control kept the STT audio (raw samples included) and found it, decrypted, in history.
+    control = {(r["probe"], r["path"]): r for r in report["results"] if r["run"] == "control"}
+    assert control[("stt.files", "openai.raw_samples")]["found_in_history"] is True
     # Every probe, success and failure paths, at DEBUG: not one temp file.
     assert list(server.tmp_dir.rglob("*")) == []
 

@@ -11,6 +11,7 @@ workspaces are deleted at the end, which crypto-shreds the control's content.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -26,7 +27,7 @@ from pathlib import Path
 
 import httpx
 
-from sottovoce.audit_probes import PROBES, Probe
+from sottovoce.audit_probes import AUDIT_DEAD_UPSTREAM, PROBES, Probe
 from sottovoce.audit_search import Finding, Places, search
 from sottovoce.config import Settings
 from sottovoce.privacy.policy import Plan
@@ -145,11 +146,41 @@ def _places_for(settings: Settings, tmp_dir: Path, extra: list[Path]) -> list[Pa
     return [d for d in directories if d.exists()]
 
 
+def _upstreams_with_a_dead_one(settings: Settings) -> str:
+    """The configured upstream providers plus one on a closed port, for the upstream-error path.
+
+    It declares zero retention so that ZDR requests are routed to it (and fail there).
+    """
+    providers = [
+        {
+            **p.model_dump(mode="json", exclude={"api_key"}),
+            **({"api_key": p.api_key.get_secret_value()} if p.api_key else {}),
+        }
+        for p in settings.llm.upstream
+    ]
+    providers.append(
+        {
+            "name": AUDIT_DEAD_UPSTREAM,
+            "base_url": f"http://127.0.0.1:{_free_port()}/v1",
+            "models": ["probe"],
+            "retention_sync": "none",
+            "retention_streaming": "none",
+            "timeout_s": 5,
+        }
+    )
+    return json.dumps(providers)
+
+
 def start_own_server(settings: Settings, extra: list[Path], startup_s: float = 180) -> Target:
     """Start ``sottovoce serve`` with the current settings, a private TMPDIR and captured output."""
     tmp_dir = Path(tempfile.mkdtemp(prefix="sottovoce-audit-tmp-"))
     port = _free_port()
-    env = {**os.environ, "TMPDIR": str(tmp_dir), "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "TMPDIR": str(tmp_dir),
+        "PYTHONUNBUFFERED": "1",
+        "SOTTOVOCE_LLM__UPSTREAM": _upstreams_with_a_dead_one(settings),
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "sottovoce", "serve", "--host", "127.0.0.1", "--port", str(port)],
         stdout=subprocess.PIPE,
@@ -208,6 +239,9 @@ def attach(
 def scratch_workspace(store: Store, zdr: bool) -> Iterator[tuple[str, str]]:
     with store.session() as s:
         ws = workspaces.create(s, f"audit-{'zdr' if zdr else 'control'}", Plan.ENTERPRISE, zdr)
+        # Both keep input audio when allowed: under ZDR it must still be dropped, and in the
+        # control it puts the STT canaries where the search must find them.
+        workspaces.update(s, ws.id, {"keep_input_audio": True}, actor="audit")
         secret = keys.create(s, ws.id, is_admin=True).secret
     try:
         yield ws.id, secret

@@ -18,6 +18,11 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from sottovoce.audit import Case, ProbeClient
 
+from sottovoce.audit_search import AUDIO_MARKER_SAMPLE_RATE, audio_marker_pcm
+
+AUDIT_DEAD_UPSTREAM = "audit-unreachable"
+"""An upstream provider the audit adds to a server it starts: a closed port, so it fails."""
+
 Route = tuple[str, str]
 """(method, path template); method ``WS`` for WebSockets."""
 
@@ -279,15 +284,40 @@ def _marked_wav(marker: str) -> bytes:
     return bytes(data)
 
 
+def _sampled_wav(marker: str) -> bytes:
+    """Half a second of noise whose samples *are* the marker (searched in raw-sample form)."""
+    import io
+    import wave
+
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(AUDIO_MARKER_SAMPLE_RATE)
+        wav.writeframes(audio_marker_pcm(marker))
+    return buffer.getvalue()
+
+
 def _stt_files(client: ProbeClient) -> None:
-    """File transcription: the marker rides in the audio, the file name and the form fields."""
+    """File transcription: the marker rides in the audio (its metadata, and as raw samples in a
+    second case), the file name and the form fields. With retention on, the workspace keeps
+    input audio, so the success path's markers must reach history."""
     for surface, url, model_field, model in (
         ("elevenlabs", "/v1/speech-to-text", "model_id", "scribe_v1"),
         ("openai", "/v1/audio/transcriptions", "model", "whisper-1"),
         ("cartesia", "/stt", "model", "ink-whisper"),
     ):
+        samples = client.marker("stt.files", f"{surface}.raw_samples", audio=True, retained=True)
+        _send(
+            client,
+            samples,
+            "POST",
+            url,
+            data={model_field: model},
+            files={"file": ("speech.wav", _sampled_wav(samples.marker), "audio/wav")},
+        )
         for path in ("success", "corrupt_audio", "unknown_model", "bad_language"):
-            case = client.marker("stt.files", f"{surface}.{path}")
+            case = client.marker("stt.files", f"{surface}.{path}", retained=path == "success")
             audio = _marked_wav(case.marker)
             fields = {model_field: model, "prompt": case.marker}
             if path == "corrupt_audio":
@@ -352,6 +382,20 @@ def _openai_chat(client: ProbeClient) -> None:
     case = client.marker(name, "client_disconnect")
     long_ask = body(_long_text(case.marker), stream=True, max_tokens=200)
     _disconnect(client, case, url, headers=headers, json=long_ask)
+    # An upstream that fails: present when the audit started the server itself (it adds a
+    # provider on a closed port); on an attached server, every configured upstream model.
+    listed = client.http.get("/v1/models", headers=headers).json().get("data", [])
+    for upstream in [m["id"] for m in listed if not str(m.get("id", "")).startswith("local/")]:
+        if upstream.startswith(AUDIT_DEAD_UPSTREAM + "/"):
+            case = client.marker(name, "upstream_error")
+            _send(
+                client,
+                case,
+                "POST",
+                url,
+                headers=headers,
+                json={**body(case.marker, max_tokens=4), "model": upstream},
+            )
 
 
 PROBES: list[Probe] = [

@@ -119,7 +119,7 @@ class PiperSynthesizer:
     @classmethod
     def from_settings(cls, settings: Settings) -> PiperSynthesizer:
         return cls(
-            threads=settings.engines.threads,
+            threads=settings.tts.onnx_threads,
             inference_slots=settings.tts.inference_slots,
             max_chunk_chars=settings.tts.max_chunk_chars,
             first_chunk_words=settings.tts.first_chunk_words,

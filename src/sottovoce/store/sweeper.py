@@ -49,6 +49,9 @@ class RetentionSweeper:
         pruned = backups.prune(self.settings.resolved_backup_dir, now)
         if expired or purged:
             self.store.checkpoint()
+        if not self.store.is_sqlite:
+            # PostgreSQL keeps dead tuples (ciphertext whose key is gone) until a vacuum.
+            self.store.vacuum()
         return SweepReport(expired, purged, len(pruned))
 
     async def run_forever(self) -> None:
