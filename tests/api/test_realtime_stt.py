@@ -157,9 +157,29 @@ def test_refused_sessions_say_why_and_close(
 ) -> None:
     key = None if kind == "auth_error" else workspace.api_key
     with open_socket(server, key, **query) as ws:
+        if key is None:  # the server waits for a key in the first message: this one has none
+            ws.send(json.dumps({"message_type": "input_audio_chunk", "audio_base_64": ""}))
         assert json.loads(ws.recv(timeout=30))["message_type"] == kind
         with pytest.raises(Exception, match="1008"):
             ws.recv(timeout=30)
+
+
+def test_the_key_may_come_in_the_first_message(server: RunningServer, workspace: Creds) -> None:
+    first = json.loads(audio_message(pcm16k(speak(SECOND)), commit=True))
+    first["xi_api_key"] = workspace.api_key
+    with open_socket(server, None) as ws:
+        ws.send(json.dumps(first))  # the key, and audio: both are used
+        seen = receive_until(ws, "committed_transcript")
+    assert seen[0]["message_type"] == "session_started"
+    assert words_of(seen[-1]["text"]) == words_of(SECOND)
+
+
+def test_a_wrong_key_in_the_first_message_is_refused(server: RunningServer, canary: str) -> None:
+    with open_socket(server, None) as ws:
+        ws.send(json.dumps({"xi_api_key": canary}))
+        assert json.loads(ws.recv(timeout=30))["message_type"] == "auth_error"
+    server.store.checkpoint()
+    assert server.find_marker(canary) == []
 
 
 # Retention: the canaries ---------------------------------------------------------------------

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
 
 import anyio
-from fastapi import Query, Request, WebSocket
+from fastapi import Query, Request, WebSocket, WebSocketDisconnect
 from sqlalchemy.orm import Session
 from starlette.requests import HTTPConnection
 
@@ -53,6 +54,7 @@ class AuthScheme(StrEnum):
     BASIC = "basic"
     RAW = "raw"
     QUERY = "query"
+    FIRST_MESSAGE = "first-message"
 
 
 def _basic_credential(value: str) -> str:
@@ -146,10 +148,16 @@ async def lookup_key(services: Services, secret: str) -> tuple[ApiKey, Workspace
     return await anyio.to_thread.run_sync(lookup)
 
 
-async def _authenticate(connection: HTTPConnection, product: Product) -> RequestContext:
+async def _authenticate(
+    connection: HTTPConnection, product: Product, secret: str | None = None
+) -> RequestContext:
     services = services_of(connection)
     meter = meter_of(connection)
-    found = read_key(connection.headers, connection.query_params)
+    found = (
+        (secret, AuthScheme.FIRST_MESSAGE)
+        if secret
+        else read_key(connection.headers, connection.query_params)
+    )
     if found is None:
         raise Unauthorized()
     secret, scheme = found
@@ -194,9 +202,35 @@ def route_product(route: object) -> Product | None:
     return None
 
 
-async def authenticate_websocket(websocket: WebSocket, product: Product) -> RequestContext:
-    """Authenticate a WebSocket from its headers or query (raises ``Unauthorized``)."""
-    return await _authenticate(websocket, product)
+FIRST_MESSAGE_KEY_FIELDS = ("xi_api_key", "xi-api-key", "api_key", "token")
+
+
+async def authenticate_websocket(
+    websocket: WebSocket, product: Product, first_message_timeout: float = 10.0
+) -> tuple[RequestContext, str | None]:
+    """Authenticate an accepted WebSocket from its headers or query, or else from a key field
+    of its first message (as the vendors' socket protocols allow).
+
+    Returns the context and, when the first message was read for its key, that message, so the
+    caller can still handle what else it carried. Raises ``Unauthorized``.
+    """
+    if read_key(websocket.headers, websocket.query_params) is not None:
+        return await _authenticate(websocket, product), None
+    try:
+        with anyio.fail_after(first_message_timeout):
+            first = await websocket.receive_text()
+        message = json.loads(first)
+    except (TimeoutError, KeyError, ValueError, WebSocketDisconnect):
+        raise Unauthorized() from None
+    secret = None
+    if isinstance(message, dict):
+        secret = next(
+            (v for f in FIRST_MESSAGE_KEY_FIELDS if isinstance(v := message.get(f), str) and v),
+            None,
+        )
+    if secret is None:
+        raise Unauthorized()
+    return await _authenticate(websocket, product, secret.strip()), first
 
 
 def retention_flags(

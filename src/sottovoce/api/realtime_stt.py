@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import dataclasses
 import json
 import uuid
@@ -256,13 +257,15 @@ class RealtimeSession:
 async def realtime(websocket: WebSocket) -> None:
     await websocket.accept()
     try:
-        ctx = await authenticate_websocket(websocket, Product.STT)
+        ctx, first_message = await authenticate_websocket(websocket, Product.STT)
         config = SessionConfig.from_query(websocket.query_params)
         session = RealtimeSession(websocket, ctx, config)
     except SottovoceError as exc:
         meter_of(websocket).error_code = exc.code
-        await websocket.send_json(error_message(exc))
-        await websocket.close(code=1008)
+        # The client may already be gone (it hung up before sending its key).
+        with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
+            await websocket.send_json(error_message(exc))
+            await websocket.close(code=1008)
         return
     await websocket.send_json(
         {
@@ -271,10 +274,11 @@ async def realtime(websocket: WebSocket) -> None:
             "config": config.describe(),
         }
     )
+    pending = [first_message] if first_message is not None else []
     try:
         while True:
             try:
-                raw = await websocket.receive_text()
+                raw = pending.pop() if pending else await websocket.receive_text()
             except KeyError:
                 # A binary frame: this protocol carries audio as base64 text only.
                 await websocket.send_json(
