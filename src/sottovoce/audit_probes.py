@@ -155,71 +155,37 @@ def _elevenlabs_tts(client: ProbeClient) -> None:
 
 def _openai_speech(client: ProbeClient) -> None:
     name = "tts.openai"
+    url = "/v1/audio/speech"
     headers = {"Authorization": f"Bearer {client.api_key}"}
-    for fmt, path in (("mp3", "success"), ("wav", "wav")):
+
+    def body(text: str, **extra: Any) -> dict[str, Any]:
+        return {"model": "tts-1", "voice": "alloy", "input": text, **extra}
+
+    for path, extra in (
+        ("success", {"response_format": "mp3"}),
+        ("wav", {"response_format": "wav"}),
+        ("sse", {"stream_format": "sse"}),
+    ):
         case = client.marker(name, path, retained=True)
-        _send(
-            client,
-            case,
-            "POST",
-            "/v1/audio/speech",
-            headers=headers,
-            json={
-                "model": "tts-1",
-                "voice": "alloy",
-                "input": f"Hi {case.marker}.",
-                "response_format": fmt,
-            },
-        )
-    case = client.marker(name, "sse", retained=True)
-    _send(
-        client,
-        case,
-        "POST",
-        "/v1/audio/speech",
-        headers=headers,
-        json={
-            "model": "tts-1",
-            "voice": "alloy",
-            "input": f"Hi {case.marker}.",
-            "stream_format": "sse",
-        },
-    )
+        _send(client, case, "POST", url, headers=headers, json=body(f"Hi {case.marker}.", **extra))
     case = client.marker(name, "bad_format")
     _send(
         client,
         case,
         "POST",
-        "/v1/audio/speech",
+        url,
         headers=headers,
-        json={
-            "model": "tts-1",
-            "voice": "alloy",
-            "input": case.marker,
-            "response_format": case.marker,
-        },
+        json=body(case.marker, response_format=case.marker),
     )
     case = client.marker(name, "unknown_voice")
-    _send(
-        client,
-        case,
-        "POST",
-        "/v1/audio/speech",
-        headers=headers,
-        json={"model": "tts-1", "voice": case.marker, "input": case.marker},
-    )
+    _send(client, case, "POST", url, headers=headers, json=body(case.marker, voice=case.marker))
     case = client.marker(name, "client_disconnect")
     _disconnect(
         client,
         case,
-        "/v1/audio/speech",
+        url,
         headers=headers,
-        json={
-            "model": "tts-1",
-            "voice": "alloy",
-            "input": _long_text(case.marker),
-            "response_format": "pcm",
-        },
+        json=body(_long_text(case.marker), response_format="pcm"),
     )
 
 

@@ -88,11 +88,10 @@ async def create_chat_completion(
     cmpl_id = chat_completions.completion_id(ctx.request_id)
     created = out.now()
     outcome = _Outcome()
-    if not body.stream:
-        outcome.add(first)
-        async for delta in stream:
-            outcome.add(delta)
-        reply = out.completion_body(
+
+    def final_reply() -> dict[str, Any]:
+        """The whole completion, as the sync reply and as the stored record of a stream."""
+        return out.completion_body(
             cmpl_id,
             created,
             model.info.model_id,
@@ -100,6 +99,12 @@ async def create_chat_completion(
             outcome.finish_reason,
             outcome.usage,
         )
+
+    if not body.stream:
+        outcome.add(first)
+        async for delta in stream:
+            outcome.add(delta)
+        reply = final_reply()
         _meter(ctx, outcome)
         await _store(ctx, decision, body, reply)
         return JSONResponse(reply, headers=headers)
@@ -126,15 +131,7 @@ async def create_chat_completion(
             yield "data: [DONE]\n\n"
             finished = True
             _meter(ctx, outcome)
-            reply = out.completion_body(
-                cmpl_id,
-                created,
-                model.info.model_id,
-                "".join(outcome.pieces),
-                outcome.finish_reason,
-                outcome.usage,
-            )
-            await _store(ctx, decision, body, reply)
+            await _store(ctx, decision, body, final_reply())
         except SottovoceError as exc:
             # Headers are sent: the error goes into the stream, where the SDKs look for it.
             ctx.usage.error_code = exc.code
