@@ -16,6 +16,23 @@ def words(text: str) -> list[str]:
     return re.findall(r"[a-z]+", text.lower())
 
 
+def word_edits(said: list[str], heard: list[str]) -> int:
+    """Word-level edit distance: substitutions, insertions and deletions."""
+    row = list(range(len(heard) + 1))
+    for i, a in enumerate(said, 1):
+        diagonal, row[0] = row[0], i
+        for j, b in enumerate(heard, 1):
+            diagonal, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, diagonal + (a != b))
+    return row[-1]
+
+
+def test_word_edits_counts_each_change() -> None:
+    assert word_edits(["a", "b", "c"], ["a", "b", "c"]) == 0
+    assert word_edits(["a", "b", "c"], ["a", "x", "c"]) == 1
+    assert word_edits(["a", "b", "c"], ["a", "c"]) == 1
+    assert word_edits(["a", "b", "c"], []) == 3
+
+
 @pytest.mark.parametrize(
     ("path", "params", "body", "filename"),
     [
@@ -53,4 +70,9 @@ def test_speech_transcribes_back_to_its_text(
         files={"file": (filename, audio.content, "application/octet-stream")},
     )
     assert transcript.status_code == 200, transcript.text
-    assert words(transcript.json()["text"]) == words(SENTENCE)
+    # The server's Piper samples its generator noise afresh on every request, so the same text
+    # never sounds quite the same twice, and Whisper once in a hundred or so runs hears one word
+    # differently ("quit" for "quick", seen in CI). One slip is allowed; silence, truncated or
+    # garbled audio, or the wrong text, still fails.
+    heard = words(transcript.json()["text"])
+    assert word_edits(words(SENTENCE), heard) <= 1, heard
