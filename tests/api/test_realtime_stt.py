@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import io
 import json
 import re
 import socket
 import time
+import wave
 
 import httpx
 import pytest
@@ -206,10 +208,21 @@ def session(server: RunningServer, key: str, canary: str, ending: str) -> str:
     return text
 
 
+def keep_input_audio(server: RunningServer, creds: Creds) -> None:
+    r = httpx.patch(
+        f"{server.url}/v1/workspace",
+        headers={"xi-api-key": creds.api_key},
+        json={"keep_input_audio": True},
+    )
+    assert r.status_code == 200, r.text
+
+
 @pytest.mark.parametrize("ending", ["close", "abrupt"])
 def test_zdr_session_leaves_only_usage(
     server: RunningServer, zdr_workspace: Creds, canary: str, ending: str
 ) -> None:
+    # Keeping input audio is asked for too: ZDR overrides it.
+    keep_input_audio(server, zdr_workspace)
     text = session(server, zdr_workspace.api_key, canary, ending)
     assert len(words_of(text)) >= 4
     stt: list[dict] = []
@@ -237,3 +250,32 @@ def test_without_zdr_the_transcript_is_kept(
     # The negative control: the search finds the committed transcript in history.
     assert server.find_marker(text)
     assert server.find_marker(canary) == []
+
+
+def test_without_zdr_a_workspace_that_keeps_audio_gets_the_session_recording(
+    server: RunningServer, workspace: Creds, two_utterances: bytes
+) -> None:
+    keep_input_audio(server, workspace)
+    with open_socket(server, workspace.api_key) as ws:
+        json.loads(ws.recv(timeout=30))
+        pieces = chunks(two_utterances)
+        for piece in pieces[:-1]:
+            ws.send(audio_message(piece))
+        ws.send(audio_message(pieces[-1], commit=True))
+        receive_until(ws, "committed_transcript")
+    h = {"xi-api-key": workspace.api_key}
+    deadline = time.monotonic() + 30
+    items: list[dict] = []
+    while not items and time.monotonic() < deadline:
+        time.sleep(0.5)
+        items = httpx.get(f"{server.url}/v1/history", headers=h).json()["history"]
+    assert items, "the session left no history item"
+    kept = httpx.get(f"{server.url}/v1/history/{items[0]['history_item_id']}/audio", headers=h)
+    assert kept.status_code == 200
+    assert kept.headers["content-type"].startswith("audio/wav")
+    with wave.open(io.BytesIO(kept.content)) as recording:
+        assert recording.getframerate() == 16000
+        assert recording.getnchannels() == 1
+        seconds = recording.getnframes() / 16000
+    # Everything streamed, to the sample: 16 kHz in, 16 kHz kept.
+    assert seconds == pytest.approx(len(two_utterances) / 32000, abs=0.01)

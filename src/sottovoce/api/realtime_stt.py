@@ -26,7 +26,8 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from sottovoce.api.deps import RequestContext, authenticate_websocket, meter_of
 from sottovoce.api.transcription import resolve_transcriber
-from sottovoce.audio.pcm import PcmEncoding, PcmStream
+from sottovoce.audio.encode import wav_header
+from sottovoce.audio.pcm import TARGET_RATE, PcmEncoding, PcmStream
 from sottovoce.engines.base import (
     Mode,
     StreamEvent,
@@ -170,6 +171,10 @@ class RealtimeSession:
         self.stream: TranscriptionStream = self.transcriber.open_stream(options)
         self.committed: list[str] = []
         self.max_seconds = ctx.services.settings.stt.realtime_max_session_seconds
+        # The session's audio (16 kHz, 16-bit) is gathered only when history will keep it.
+        self.recording: bytearray | None = (
+            bytearray() if self.decision.retain and ctx.workspace.keep_input_audio else None
+        )
 
     async def send_events(self, events: list[StreamEvent]) -> None:
         for event in events:
@@ -219,6 +224,8 @@ class RealtimeSession:
             raise InvalidRequest("'audio_base_64' is not valid base64.") from exc
         if audio:
             samples = self.pcm.push(audio)
+            if self.recording is not None:
+                self.recording += (samples.clip(-1, 1) * 32767).astype("<i2").tobytes()
             await self.send_events(
                 await self.stream.feed(Sensitive(samples.astype("<f4").tobytes()))
             )
@@ -240,6 +247,9 @@ class RealtimeSession:
         text = " ".join(self.committed)
         self.ctx.usage.add_output(len(text), "characters")
         if self.decision.retain and text:
+            recording = None
+            if self.recording is not None:
+                recording = Sensitive(wav_header(TARGET_RATE, len(self.recording)) + self.recording)
             await self.ctx.save_history(
                 self.decision,
                 NewHistoryItem(
@@ -248,6 +258,8 @@ class RealtimeSession:
                     source=HistorySource.STT,
                     model_id=self.transcriber.info.model_id,
                     text=Sensitive(text),
+                    audio=recording,
+                    content_type="audio/wav" if recording is not None else None,
                     settings={"mode": "realtime", "commit_strategy": self.config.commit_strategy},
                 ),
             )
