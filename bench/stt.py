@@ -3,9 +3,12 @@
     .venv/bin/python bench/stt.py [--speech DIR] [--realtime-clips N]
 
 For each clip of ``../shared/speech`` (manifest.tsv holds the reference transcripts):
-  * in-process: decode + ``WhisperTranscriber.transcribe`` (the engine the server runs);
-  * server: ``POST /v1/audio/transcriptions`` on a real ``sottovoce serve`` on 127.0.0.1.
-The two alternate clip by clip in one run, so machine noise hits both alike. Printed: WER
+  * in-process: decode + ``WhisperTranscriber.transcribe`` (the engine the server runs), a
+    call whose channels carry different speakers heard channel by channel, as the server does;
+  * server: ``POST /v1/audio/transcriptions`` on a real ``sottovoce serve`` on 127.0.0.1;
+  * bare: faster-whisper's own ``decode_audio`` + ``WhisperModel.transcribe`` on the same
+    loaded model, same settings (int8, beam 5, VAD), the downmix only: this machine's floor.
+The three take turns clip by clip in one run, so machine noise hits all alike. Printed: WER
 (errors summed over clips / reference words, after Whisper's English normaliser from
 ``whisper-normalizer``) and RTF (wall seconds / audio seconds) for each, and their ratio.
 Then the realtime WebSocket: clips streamed at real-time pace in 100 ms chunks with VAD
@@ -18,6 +21,7 @@ from __future__ import annotations
 import argparse
 import base64
 import csv
+import io
 import json
 import shutil
 import sys
@@ -29,13 +33,16 @@ from typing import Any
 import anyio
 import httpx
 import jiwer
+from faster_whisper.audio import decode_audio as fw_decode_audio
 from websockets.sync.client import connect
 from whisper_normalizer.basic import BasicTextNormalizer
 from whisper_normalizer.english import EnglishTextNormalizer
 
+from sottovoce.audio.channels import separate_speakers
 from sottovoce.audio.decode import decode_audio
 from sottovoce.config import SttSettings
 from sottovoce.engines.base import TranscriptionRequest
+from sottovoce.engines.channels import hear
 from sottovoce.engines.whisper import WhisperTranscriber
 from sottovoce.privacy.sensitive import Sensitive
 
@@ -65,7 +72,8 @@ def load_manifest(speech: Path) -> list[tuple[Path, str]]:
     with (speech / "manifest.tsv").open(newline="") as fh:
         for row in csv.DictReader(fh, delimiter="\t"):
             ref = row["reference_transcript"]
-            # Two speakers on two channels: the downmix carries both sentences.
+            # Two speakers on two channels, both at once: the left one's words, then the right
+            # one's (the order of a transcript interleaved by segment start, then channel).
             ref = ref.replace("LEFT:", "").replace("| RIGHT:", " ")
             clips.append((speech / row["file"], ref))
     return clips
@@ -109,8 +117,17 @@ def in_process(engine: WhisperTranscriber, data: bytes) -> tuple[str, float, flo
     started = time.perf_counter()
     audio = decode_audio(Sensitive(data), max_seconds=3600)
     request = TranscriptionRequest(audio=audio.samples, language="en", word_timestamps=False)
-    text = anyio.run(engine.transcribe, request).reveal().text
+    split = separate_speakers(audio.channel_arrays())
+    text = anyio.run(lambda: hear(engine, audio, request, split=split)).transcript.reveal().text
     return text, time.perf_counter() - started, audio.duration
+
+
+def bare(engine: WhisperTranscriber, data: bytes) -> tuple[str, float]:
+    started = time.perf_counter()
+    samples = fw_decode_audio(io.BytesIO(data), sampling_rate=16000)
+    segments, _ = engine.model.transcribe(samples, language="en", beam_size=5, vad_filter=True)
+    text = " ".join(s.text for s in segments)
+    return text, time.perf_counter() - started
 
 
 def over_http(client: httpx.Client, key: str, name: str, data: bytes) -> tuple[str, float]:
@@ -198,33 +215,40 @@ def main() -> None:
     server = RunningServer(root, env={"SOTTOVOCE_ENGINES__PRELOAD": "true"})
     try:
         key = server.create_workspace("bench", zdr=True).api_key
-        local, remote = Tally(), Tally()
+        local, remote, floor = Tally(), Tally(), Tally()
         with httpx.Client(base_url=server.url, timeout=300) as client:
             first = clips[0][0].read_bytes()
-            in_process(engine, first)  # warm-up, both sides
+            in_process(engine, first)  # warm-up, every side
             over_http(client, key, clips[0][0].name, first)
-            print(f"{'clip':40s} {'in-proc s':>9s} {'server s':>9s}  errors (in/server)")
+            bare(engine, first)
+            print(f"{'clip':40s} {'in-proc s':>9s} {'server s':>9s} {'bare s':>9s}  errors")
             for i, (path, ref) in enumerate(clips):
                 data = path.read_bytes()
-                # Alternate which side goes first, so drift does not favour one.
-                if i % 2 == 0:
-                    hyp_l, sec_l, dur = in_process(engine, data)
-                    hyp_s, sec_s = over_http(client, key, path.name, data)
-                else:
-                    hyp_s, sec_s = over_http(client, key, path.name, data)
-                    hyp_l, sec_l, dur = in_process(engine, data)
-                local.add(ref, hyp_l, sec_l, dur)
-                remote.add(ref, hyp_s, sec_s, dur)
-                e_l, e_s = errors(ref, hyp_l)[0], errors(ref, hyp_s)[0]
-                print(f"{path.name:40s} {sec_l:9.2f} {sec_s:9.2f}  {e_l}/{e_s}")
+                hyps: dict[str, tuple[str, float]] = {}
+                sides = ["local", "server", "bare"]
+                # Rotate which side goes first, so drift does not favour one.
+                for side in sides[i % 3 :] + sides[: i % 3]:
+                    if side == "local":
+                        text, sec, dur = in_process(engine, data)
+                        hyps[side] = (text, sec)
+                    elif side == "server":
+                        hyps[side] = over_http(client, key, path.name, data)
+                    else:
+                        hyps[side] = bare(engine, data)
+                for side, tally in (("local", local), ("server", remote), ("bare", floor)):
+                    tally.add(ref, *hyps[side], dur)
+                e = "/".join(str(errors(ref, hyps[side][0])[0]) for side in sides)
+                sec_l, sec_s, sec_b = (hyps[side][1] for side in sides)
+                print(f"{path.name:40s} {sec_l:9.2f} {sec_s:9.2f} {sec_b:9.2f}  {e}")
         print()
         print(f"audio {local.audio:.1f} s, {local.words} reference words (Whisper EN normaliser)")
-        for name, tally in (("in-process", local), ("server", remote)):
+        for name, tally in (("in-process", local), ("server", remote), ("bare", floor)):
             print(
                 f"{name:11s} WER {tally.wer:.4f} ({tally.errors}/{tally.words})"
                 f"  [digits spelled: {tally.wer_spelled:.4f}]  RTF {tally.rtf:.3f}"
             )
         print(f"server/in-process RTF ratio {remote.rtf / local.rtf:.3f} (target <= 1.05)")
+        print(f"server/bare faster-whisper RTF ratio {remote.rtf / floor.rtf:.3f}")
         print()
         print(f"realtime, VAD silence {args.silence} s, real-time pace, 100 ms chunks:")
         by_length = sorted(clips, key=lambda c: c[0].stat().st_size)

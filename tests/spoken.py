@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import io
 import random
+import wave
 from dataclasses import dataclass
 
 import av
@@ -129,4 +130,18 @@ def encode(
                 container.mux(packet)
         for packet in stream.encode(None):
             container.mux(packet)
+    return buffer.getvalue()
+
+
+def multichannel_wav(*channels: Clip) -> bytes:
+    """A WAV with each clip on a channel of its own (shorter ones padded with silence)."""
+    assert len({c.rate for c in channels}) == 1
+    length = max(c.samples.size for c in channels)
+    planes = np.stack([np.pad(c.samples, (0, length - c.samples.size)) for c in channels])
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(len(channels))
+        out.setsampwidth(2)
+        out.setframerate(channels[0].rate)
+        out.writeframes(planes.T.astype("<i2").tobytes())
     return buffer.getvalue()

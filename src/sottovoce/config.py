@@ -63,6 +63,10 @@ class SttSettings(BaseModel):
     """Beam width for file transcription (streaming partials always decode greedily)."""
     vad_filter: bool = True
     """Skip non-speech with the Silero VAD before decoding files."""
+    split_channels: Literal["auto", "never"] = "auto"
+    """``auto``: an upload whose 2-5 channels carry different speakers (a call recorded with
+    one party per channel) is transcribed channel by channel and the transcripts interleaved
+    by time; ``never``: always the downmix, unless the request asks (``use_multi_channel``)."""
     realtime_max_session_seconds: float = Field(default=3600.0, gt=0)
     """Longest audio one realtime session may stream before it is closed."""
     realtime_partial_interval: float = Field(default=1.0, ge=0)

@@ -3,11 +3,17 @@
 The SDK always sends ``webhook_metadata``, ``entity_detection`` and ``entity_redaction`` as the
 string ``"null"``; they are accepted and ignored. Features the local model cannot provide
 (webhooks, cloud URLs, entity detection) are refused with a 422 that names the field.
+
+``use_multi_channel=true`` transcribes each channel of a 2-5 channel upload on its own: one
+transcript per channel under ``transcripts`` (``multichannel_output_style=separate``, the
+default) or one transcript whose words from all channels are sorted by time (``combined``).
+Each word then carries its ``channel_index`` and the speaker id ``speaker_<channel>``.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -15,6 +21,7 @@ from fastapi.responses import JSONResponse
 
 from sottovoce.api.deps import RequestContext, context, retention_flags
 from sottovoce.api.transcription import (
+    Channels,
     FileJob,
     parse_bool,
     parse_float,
@@ -33,35 +40,31 @@ router = APIRouter(tags=["ElevenLabs: speech to text"])
 _UNSUPPORTED = ("cloud_storage_url", "source_url", "webhook_id", "transcript_edit")
 _IGNORED_NULLS = ("webhook_metadata", "entity_detection", "entity_redaction")
 _GRANULARITIES = ("none", "word", "character")
+_OUTPUT_STYLES = ("separate", "combined")
 
 
-def word_entries(transcript: Transcript, granularity: str) -> list[dict[str, Any]]:
+def _heard_on(entry: dict[str, Any], channel: int | None) -> dict[str, Any]:
+    entry["speaker_id"] = f"speaker_{channel or 0}"
+    if channel is not None:
+        entry["channel_index"] = channel
+    return entry
+
+
+def word_entries(words: Sequence[Word], granularity: str) -> list[dict[str, Any]]:
     """Words and the spacing between them, ElevenLabs style."""
     if granularity == "none":
         return []
     entries: list[dict[str, Any]] = []
     previous: Word | None = None
-    for word in transcript.words:
+    for word in words:
         text = word.text.strip()
         if previous is not None:
-            entries.append(
-                {
-                    "text": " ",
-                    "start": previous.end,
-                    "end": word.start,
-                    "type": "spacing",
-                    "speaker_id": "speaker_0",
-                    "logprob": 0.0,
-                }
-            )
-        entry: dict[str, Any] = {
-            "text": text,
-            "start": word.start,
-            "end": word.end,
-            "type": "word",
-            "speaker_id": "speaker_0",
-            "logprob": round(math.log(max(word.probability or 1.0, 1e-9)), 4),
-        }
+            spacing = {"text": " ", "start": previous.end, "end": word.start, "type": "spacing"}
+            entries.append(_heard_on(spacing, word.channel) | {"logprob": 0.0})
+        entry: dict[str, Any] = _heard_on(
+            {"text": text, "start": word.start, "end": word.end, "type": "word"}, word.channel
+        )
+        entry["logprob"] = round(math.log(max(word.probability or 1.0, 1e-9)), 4)
         if granularity == "character" and text:
             step = (word.end - word.start) / len(text)
             entry["characters"] = [
@@ -103,6 +106,18 @@ async def speech_to_text(
         raise InvalidRequest("'file_format' must be other or pcm_s16le_16.", fields=["file_format"])
     parse_bool(form, "diarize", False)
     parse_bool(form, "tag_audio_events", True)
+    multi_channel = parse_bool(form, "use_multi_channel", False)
+    style = form.get("multichannel_output_style") or "separate"
+    if style not in _OUTPUT_STYLES:
+        raise InvalidRequest(
+            "'multichannel_output_style' must be separate or combined.",
+            fields=["multichannel_output_style"],
+        )
+    if multi_channel and style == "combined" and granularity == "none":
+        raise InvalidRequest(
+            "A combined multi-channel transcript needs timestamps.",
+            fields=["timestamps_granularity"],
+        )
     job = FileJob(
         upload=require_file(form),
         model=form.get("model_id"),
@@ -111,17 +126,36 @@ async def speech_to_text(
         temperature=parse_float(form, "temperature", 0.0, 2.0),
         raw_sample_rate=16000 if file_format == "pcm_s16le_16" else None,
         raw_encoding=PcmEncoding.S16LE,
-        settings={"timestamps_granularity": granularity},
+        channels=Channels.SPLIT if multi_channel else Channels.AUTO,
+        settings={"timestamps_granularity": granularity, "use_multi_channel": multi_channel},
     )
     result = await transcribe_file(ctx, flags, job)
-    transcript = result.transcript.reveal()
+    transcription_id = result.history_item_id or ctx.request_id
+    if multi_channel and result.channels and style == "separate":
+        return JSONResponse(
+            {
+                "transcripts": [
+                    _chunk(c.reveal(), granularity) | {"channel_index": i}
+                    for i, c in enumerate(result.channels)
+                ],
+                "transcription_id": transcription_id,
+                "audio_duration_secs": round(result.duration, 3),
+            }
+        )
     return JSONResponse(
-        {
-            "language_code": transcript.language,
-            "language_probability": round(transcript.language_probability, 4),
-            "text": transcript.text,
-            "words": word_entries(transcript, granularity),
-            "transcription_id": result.history_item_id or ctx.request_id,
-            "audio_duration_secs": round(result.duration, 3),
-        }
+        _chunk(result.transcript.reveal(), granularity, by_time=multi_channel)
+        | {"transcription_id": transcription_id, "audio_duration_secs": round(result.duration, 3)}
     )
+
+
+def _chunk(transcript: Transcript, granularity: str, *, by_time: bool = False) -> dict[str, Any]:
+    """One transcript in ElevenLabs' shape; ``by_time`` sorts the words across channels."""
+    words = transcript.words
+    if by_time:
+        words = tuple(sorted(words, key=lambda w: (w.start, w.channel or 0)))
+    return {
+        "language_code": transcript.language,
+        "language_probability": round(transcript.language_probability, 4),
+        "text": transcript.text,
+        "words": word_entries(words, granularity),
+    }

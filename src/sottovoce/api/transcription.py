@@ -9,6 +9,7 @@ render their own response; this module never sees a response format.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 import anyio
@@ -16,9 +17,11 @@ from fastapi import Request
 
 from sottovoce.api.deps import RequestContext
 from sottovoce.api.multipart import MemoryForm, UploadedFile, read_form
-from sottovoce.audio.decode import DecodedAudio, decode_audio
+from sottovoce.audio.channels import separate_speakers
+from sottovoce.audio.decode import SPLIT_CHANNELS_MAX, DecodedAudio, decode_audio
 from sottovoce.audio.pcm import PcmEncoding
 from sottovoce.engines.base import Mode, Transcriber, Transcript, TranscriptionRequest
+from sottovoce.engines.channels import hear
 from sottovoce.errors import InvalidRequest, UnknownModel
 from sottovoce.privacy.eligibility import HistorySource
 from sottovoce.privacy.policy import RequestFlags, RetentionDecision, Route
@@ -92,6 +95,15 @@ def parse_float(form: MemoryForm, name: str, low: float, high: float) -> float |
     return number
 
 
+class Channels(StrEnum):
+    """How a multi-channel upload is heard."""
+
+    AUTO = "auto"
+    """Channel by channel when they carry different speakers (and the server allows it)."""
+    SPLIT = "split"
+    """Channel by channel, as the client asked (ElevenLabs ``use_multi_channel``)."""
+
+
 @dataclass(frozen=True)
 class FileJob:
     """One file transcription, as the vendor module parsed it."""
@@ -104,6 +116,7 @@ class FileJob:
     temperature: float | None = None
     raw_sample_rate: int | None = None
     raw_encoding: PcmEncoding = PcmEncoding.S16LE
+    channels: Channels = Channels.AUTO
     settings: dict[str, Any] = field(default_factory=dict)
     """Request settings worth keeping with a history item (no content)."""
 
@@ -111,9 +124,12 @@ class FileJob:
 @dataclass(frozen=True)
 class FileResult:
     transcript: Sensitive[Transcript]
+    """The whole upload's transcript (channels interleaved by time when they were split)."""
     duration: float
     decision: RetentionDecision
     history_item_id: str | None
+    channels: tuple[Sensitive[Transcript], ...] = ()
+    """Each channel's own transcript, when the channels were transcribed one by one."""
 
 
 async def transcribe_file(ctx: RequestContext, flags: RequestFlags, job: FileJob) -> FileResult:
@@ -132,15 +148,16 @@ async def transcribe_file(ctx: RequestContext, flags: RequestFlags, job: FileJob
 
     audio = await anyio.to_thread.run_sync(decode)
     ctx.usage.add_input(round(audio.duration, 3), "audio_seconds")
-    transcript = await transcriber.transcribe(
-        TranscriptionRequest(
-            audio=audio.samples,
-            language=language,
-            word_timestamps=job.word_timestamps,
-            prompt=job.prompt,
-            temperature=job.temperature,
-        )
+
+    request = TranscriptionRequest(
+        audio=audio.samples,
+        language=language,
+        word_timestamps=job.word_timestamps,
+        prompt=job.prompt,
+        temperature=job.temperature,
     )
+    heard = await hear(transcriber, audio, request, split=await _split(ctx, job, audio))
+    transcript = heard.transcript
     text = transcript.map(lambda t: t.text)
     ctx.usage.add_output(len(text.reveal()), "characters")
     item_id = None
@@ -162,7 +179,22 @@ async def transcribe_file(ctx: RequestContext, flags: RequestFlags, job: FileJob
                 details=transcript.map(words_detail),
             ),
         )
-    return FileResult(transcript, audio.duration, decision, item_id)
+    return FileResult(transcript, audio.duration, decision, item_id, heard.channels)
+
+
+async def _split(ctx: RequestContext, job: FileJob, audio: DecodedAudio) -> bool:
+    """Whether to transcribe the upload channel by channel."""
+    if job.channels is Channels.SPLIT:
+        if audio.source_channels > SPLIT_CHANNELS_MAX:
+            raise InvalidRequest(
+                f"Channel by channel transcription takes at most {SPLIT_CHANNELS_MAX} channels.",
+                fields=["use_multi_channel"],
+            )
+        return len(audio.channels) > 1
+    if ctx.services.settings.stt.split_channels == "never" or len(audio.channels) < 2:
+        return False
+    arrays = audio.channel_arrays()
+    return bool(await anyio.to_thread.run_sync(separate_speakers, arrays))
 
 
 def _check_language(transcriber: Transcriber, language: str | None) -> str | None:

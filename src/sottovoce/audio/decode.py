@@ -4,12 +4,15 @@ Any container FFmpeg (through PyAV) can read from a ``BytesIO`` is accepted: WAV
 Ogg/Vorbis, Ogg/Opus, WebM, M4A/AAC and more, at any rate and channel count. Raw PCM needs its
 rate and encoding declared. The duration limit is enforced while decoding, so a small file that
 expands to hours of audio is stopped early. Error messages name the problem, never the content.
+
+A file of two to five channels also keeps each channel on its own (same rate, same format),
+so a call recorded with one speaker per channel can be transcribed channel by channel.
 """
 
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import av
 import numpy as np
@@ -25,6 +28,9 @@ from sottovoce.audio.pcm import (
 from sottovoce.errors import AudioTooLong, InvalidAudio
 from sottovoce.privacy.sensitive import Sensitive
 
+SPLIT_CHANNELS_MAX = 5
+"""Most channels kept apart (ElevenLabs' limit for ``use_multi_channel``)."""
+
 
 @dataclass(frozen=True)
 class DecodedAudio:
@@ -32,6 +38,10 @@ class DecodedAudio:
 
     samples: Sensitive[bytes]
     duration: float
+    source_channels: int = 1
+    """Channels in the upload."""
+    channels: tuple[Sensitive[bytes], ...] = field(default=(), repr=False)
+    """Each channel alone, like ``samples``, when the upload has 2 to 5 of them; else empty."""
 
     @property
     def sample_rate(self) -> int:
@@ -41,15 +51,45 @@ class DecodedAudio:
         """The samples as a numpy view (content: keep it inside the engine call)."""
         return np.frombuffer(self.samples.reveal(), dtype="<f4")
 
+    def channel_arrays(self) -> list[FloatArray]:
+        """Each channel as a numpy view (empty unless the upload had 2 to 5 channels)."""
+        return [np.frombuffer(c.reveal(), dtype="<f4") for c in self.channels]
 
-def _finish(chunks: list[FloatArray]) -> DecodedAudio:
-    samples = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
+
+def _joined(chunks: list[FloatArray]) -> FloatArray:
+    if not chunks:
+        return np.zeros(0, dtype=np.float32)
+    return np.concatenate(chunks).astype("<f4", copy=False)
+
+
+def _finish(
+    chunks: list[FloatArray],
+    *,
+    source_channels: int = 1,
+    planar: list[FloatArray] | None = None,
+) -> DecodedAudio:
+    samples = _joined(chunks)
     if samples.size == 0:
         raise InvalidAudio("The audio contains no samples.")
+    channels: tuple[Sensitive[bytes], ...] = ()
+    if planar:
+        # One resampler for the mix, one for the channels: their lengths can differ by a few
+        # samples at the end, so the channels are cut (or padded) to the mix.
+        whole = np.concatenate(planar, axis=1)[:, : samples.size]
+        if whole.shape[1] < samples.size:
+            whole = np.pad(whole, ((0, 0), (0, samples.size - whole.shape[1])))
+        channels = tuple(Sensitive(row.astype("<f4").tobytes()) for row in whole)
     return DecodedAudio(
-        samples=Sensitive(samples.astype("<f4").tobytes()),
+        samples=Sensitive(samples.tobytes()),
         duration=samples.size / TARGET_RATE,
+        source_channels=source_channels,
+        channels=channels,
     )
+
+
+def _planar(frame: av.AudioFrame) -> FloatArray:
+    """A planar float frame as a (channels, samples) array."""
+    return frame.to_ndarray().astype(np.float32, copy=False)
 
 
 def _too_long(max_seconds: float) -> AudioTooLong:
@@ -92,9 +132,16 @@ def decode_container(data: Sensitive[bytes], *, max_seconds: float) -> DecodedAu
         if not container.streams.audio:
             raise InvalidAudio("The file has no audio stream.")
         stream = container.streams.audio[0]
+        source_channels = stream.codec_context.channels or 1
         resampler = av.AudioResampler(format="flt", layout="mono", rate=TARGET_RATE)
+        splitter = None
+        if 2 <= source_channels <= SPLIT_CHANNELS_MAX:
+            splitter = av.AudioResampler(
+                format="fltp", layout=stream.codec_context.layout, rate=TARGET_RATE
+            )
         limit = int(max_seconds * TARGET_RATE)
         chunks: list[FloatArray] = []
+        planar: list[FloatArray] = []
         total = 0
         try:
             for frame in container.decode(stream):
@@ -104,10 +151,14 @@ def decode_container(data: Sensitive[bytes], *, max_seconds: float) -> DecodedAu
                     chunk = out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
                     chunks.append(chunk)
                     total += chunk.size
+                if splitter is not None:
+                    planar.extend(_planar(o) for o in splitter.resample(frame))
                 if total > limit:
                     raise _too_long(max_seconds)
             for out in resampler.resample(None):
                 chunks.append(out.to_ndarray().reshape(-1).astype(np.float32, copy=False))
+            if splitter is not None:
+                planar.extend(_planar(o) for o in splitter.resample(None))
         except av.FFmpegError as exc:
             if not chunks:
                 raise InvalidAudio(
@@ -116,7 +167,7 @@ def decode_container(data: Sensitive[bytes], *, max_seconds: float) -> DecodedAu
             # A truncated tail after good audio: keep what decoded, as FFmpeg's tools do.
     if sum(c.size for c in chunks) > limit:
         raise _too_long(max_seconds)
-    return _finish(chunks)
+    return _finish(chunks, source_channels=source_channels, planar=planar)
 
 
 def decode_audio(

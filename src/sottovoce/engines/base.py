@@ -8,8 +8,8 @@ content is sent. Local engines retain nothing. Content crosses these interfaces 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
@@ -128,6 +128,8 @@ class Word:
     start: float
     end: float
     probability: float | None = None
+    channel: int | None = None
+    """The upload's channel it was heard on, when channels were transcribed one by one."""
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,8 @@ class Segment:
     compression_ratio: float = 0.0
     no_speech_prob: float = 0.0
     temperature: float = 0.0
+    channel: int | None = None
+    """The upload's channel it was heard on, when channels were transcribed one by one."""
 
 
 @dataclass(frozen=True)
@@ -158,6 +162,32 @@ class Transcript:
     @property
     def words(self) -> tuple[Word, ...]:
         return tuple(w for s in self.segments for w in s.words)
+
+    def on_channel(self, channel: int) -> Transcript:
+        """This transcript, every segment and word marked as heard on ``channel``."""
+        segments = tuple(
+            replace(s, channel=channel, words=tuple(replace(w, channel=channel) for w in s.words))
+            for s in self.segments
+        )
+        return replace(self, segments=segments)
+
+    @classmethod
+    def interleave(cls, channels: Sequence[Transcript]) -> Transcript:
+        """One transcript of several channels' own: segments in order of time, then channel.
+
+        Each channel's transcript must already be marked with ``on_channel``. The language is
+        the one detected on the channel with the most speech.
+        """
+        segments = sorted(
+            (s for t in channels for s in t.segments), key=lambda s: (s.start, s.channel or 0)
+        )
+        main = max(channels, key=lambda t: sum(s.end - s.start for s in t.segments))
+        return cls(
+            segments=tuple(segments),
+            language=main.language,
+            language_probability=main.language_probability,
+            duration=max(t.duration for t in channels),
+        )
 
 
 @dataclass(frozen=True)
