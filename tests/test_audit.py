@@ -98,6 +98,8 @@ def test_the_audit_passes_on_a_clean_server(server: RunningServer) -> None:
     paths = {(r["probe"], r["path"]): r for r in zdr}
     assert paths[("llm.openai_chat", "upstream_error")]["status"] == 502
     assert paths[("stt.files", "openai.corrupt_audio")]["status"] == 422
+    for style in ("separate", "combined"):
+        assert paths[("stt.files", f"elevenlabs.multi_channel_{style}")]["status"] == 200
     # The control kept the STT audio (raw samples included) and found it, decrypted, in history.
     control = {(r["probe"], r["path"]): r for r in report["results"] if r["run"] == "control"}
     assert control[("stt.files", "openai.raw_samples")]["found_in_history"] is True

@@ -229,8 +229,9 @@ def _cartesia_tts(client: ProbeClient) -> None:
     _disconnect(client, case, "/tts/sse", headers=headers, json=body(_long_text(case.marker)))
 
 
-def _marked_wav(marker: str) -> bytes:
-    """One second of a quiet tone, with the marker in the WAV's INFO comment chunk."""
+def _marked_wav(marker: str, channels: int = 1) -> bytes:
+    """One second of a quiet tone per channel (440 Hz, 660 Hz...: channels that differ, so a
+    multi-channel file is heard channel by channel), the marker in the INFO comment chunk."""
     import io
     import math
     import struct
@@ -238,10 +239,14 @@ def _marked_wav(marker: str) -> bytes:
 
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as wav:
-        wav.setnchannels(1)
+        wav.setnchannels(channels)
         wav.setsampwidth(2)
         wav.setframerate(16000)
-        tone = (int(3000 * math.sin(2 * math.pi * 440 * i / 16000)) for i in range(16000))
+        tone = (
+            int(3000 * math.sin(2 * math.pi * 220 * (2 + c) * i / 16000))
+            for i in range(16000)
+            for c in range(channels)
+        )
         wav.writeframes(b"".join(struct.pack("<h", v) for v in tone))
     comment = marker.encode() + b"\0"
     info = b"INFO" + b"ICMT" + struct.pack("<I", len(comment)) + comment
@@ -294,6 +299,15 @@ def _stt_files(client: ProbeClient) -> None:
                 fields["language" if surface != "elevenlabs" else "language_code"] = case.marker
             files = {"file": (f"{case.marker}.wav", audio, "audio/wav")}
             _send(client, case, "POST", url, files=files, data=fields)
+    for style in ("separate", "combined"):
+        case = client.marker("stt.files", f"elevenlabs.multi_channel_{style}", retained=True)
+        fields = {
+            "model_id": "scribe_v1",
+            "use_multi_channel": "true",
+            "multichannel_output_style": style,
+        }
+        files = {"file": (f"{case.marker}.wav", _marked_wav(case.marker, 2), "audio/wav")}
+        _send(client, case, "POST", "/v1/speech-to-text", files=files, data=fields)
 
 
 def _stt_realtime(client: ProbeClient) -> None:
