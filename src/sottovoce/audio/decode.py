@@ -11,6 +11,7 @@ so a call recorded with one speaker per channel can be transcribed channel by ch
 
 from __future__ import annotations
 
+import contextlib
 import io
 from dataclasses import dataclass, field
 
@@ -87,6 +88,27 @@ def _finish(
     )
 
 
+class _ChannelSplitter:
+    """Keeps the stream's channels apart at 16 kHz. Should FFmpeg not handle the layout, it
+    gives up quietly and the upload is heard as its mix only."""
+
+    def __init__(self, stream: av.audio.stream.AudioStream) -> None:
+        self.planes: list[FloatArray] = []
+        self._resampler: av.AudioResampler | None = None
+        with contextlib.suppress(av.FFmpegError, ValueError):
+            self._resampler = av.AudioResampler(
+                format="fltp", layout=stream.codec_context.layout, rate=TARGET_RATE
+            )
+
+    def push(self, frame: av.AudioFrame | None) -> None:
+        if self._resampler is None:
+            return
+        try:
+            self.planes.extend(_planar(out) for out in self._resampler.resample(frame))
+        except (av.FFmpegError, ValueError):
+            self._resampler, self.planes = None, []
+
+
 def _planar(frame: av.AudioFrame) -> FloatArray:
     """A planar float frame as a (channels, samples) array."""
     return frame.to_ndarray().astype(np.float32, copy=False)
@@ -134,14 +156,9 @@ def decode_container(data: Sensitive[bytes], *, max_seconds: float) -> DecodedAu
         stream = container.streams.audio[0]
         source_channels = stream.codec_context.channels or 1
         resampler = av.AudioResampler(format="flt", layout="mono", rate=TARGET_RATE)
-        splitter = None
-        if 2 <= source_channels <= SPLIT_CHANNELS_MAX:
-            splitter = av.AudioResampler(
-                format="fltp", layout=stream.codec_context.layout, rate=TARGET_RATE
-            )
+        splitter = _ChannelSplitter(stream) if 2 <= source_channels <= SPLIT_CHANNELS_MAX else None
         limit = int(max_seconds * TARGET_RATE)
         chunks: list[FloatArray] = []
-        planar: list[FloatArray] = []
         total = 0
         try:
             for frame in container.decode(stream):
@@ -152,13 +169,13 @@ def decode_container(data: Sensitive[bytes], *, max_seconds: float) -> DecodedAu
                     chunks.append(chunk)
                     total += chunk.size
                 if splitter is not None:
-                    planar.extend(_planar(o) for o in splitter.resample(frame))
+                    splitter.push(frame)
                 if total > limit:
                     raise _too_long(max_seconds)
             for out in resampler.resample(None):
                 chunks.append(out.to_ndarray().reshape(-1).astype(np.float32, copy=False))
             if splitter is not None:
-                planar.extend(_planar(o) for o in splitter.resample(None))
+                splitter.push(None)
         except av.FFmpegError as exc:
             if not chunks:
                 raise InvalidAudio(
@@ -167,7 +184,8 @@ def decode_container(data: Sensitive[bytes], *, max_seconds: float) -> DecodedAu
             # A truncated tail after good audio: keep what decoded, as FFmpeg's tools do.
     if sum(c.size for c in chunks) > limit:
         raise _too_long(max_seconds)
-    return _finish(chunks, source_channels=source_channels, planar=planar)
+    planes = splitter.planes if splitter is not None else None
+    return _finish(chunks, source_channels=source_channels, planar=planes)
 
 
 def decode_audio(
