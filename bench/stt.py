@@ -1,6 +1,6 @@
 """Speech-to-text benchmark: the server against the same model in-process, side by side.
 
-    .venv/bin/python bench/stt.py [--speech DIR] [--realtime-clips N]
+    .venv/bin/python bench/stt.py [--speech DIR] [--realtime-clips N] [--only files|realtime]
 
 For each clip of ``../shared/speech`` (manifest.tsv holds the reference transcripts):
   * in-process: decode + ``WhisperTranscriber.transcribe`` (the engine the server runs), a
@@ -195,11 +195,52 @@ def drain(ws: Any, commits: list[float], wait: float = 0) -> None:
             commits.append(time.perf_counter())
 
 
+def files_side_by_side(
+    engine: WhisperTranscriber, server: Any, key: str, clips: list[tuple[Path, str]]
+) -> None:
+    local, remote, floor = Tally(), Tally(), Tally()
+    with httpx.Client(base_url=server.url, timeout=300) as client:
+        first = clips[0][0].read_bytes()
+        in_process(engine, first)  # warm-up, every side
+        over_http(client, key, clips[0][0].name, first)
+        bare(engine, first)
+        print(f"{'clip':40s} {'in-proc s':>9s} {'server s':>9s} {'bare s':>9s}  errors")
+        for i, (path, ref) in enumerate(clips):
+            data = path.read_bytes()
+            hyps: dict[str, tuple[str, float]] = {}
+            sides = ["local", "server", "bare"]
+            # Rotate which side goes first, so drift does not favour one.
+            for side in sides[i % 3 :] + sides[: i % 3]:
+                if side == "local":
+                    text, sec, dur = in_process(engine, data)
+                    hyps[side] = (text, sec)
+                elif side == "server":
+                    hyps[side] = over_http(client, key, path.name, data)
+                else:
+                    hyps[side] = bare(engine, data)
+            for side, tally in (("local", local), ("server", remote), ("bare", floor)):
+                tally.add(ref, *hyps[side], dur)
+            e = "/".join(str(errors(ref, hyps[side][0])[0]) for side in sides)
+            sec_l, sec_s, sec_b = (hyps[side][1] for side in sides)
+            print(f"{path.name:40s} {sec_l:9.2f} {sec_s:9.2f} {sec_b:9.2f}  {e}")
+    print()
+    print(f"audio {local.audio:.1f} s, {local.words} reference words (Whisper EN normaliser)")
+    for name, tally in (("in-process", local), ("server", remote), ("bare", floor)):
+        print(
+            f"{name:11s} WER {tally.wer:.4f} ({tally.errors}/{tally.words})"
+            f"  [digits spelled: {tally.wer_spelled:.4f}]  RTF {tally.rtf:.3f}"
+        )
+    print(f"server/in-process RTF ratio {remote.rtf / local.rtf:.3f} (target <= 1.05)")
+    print(f"server/bare faster-whisper RTF ratio {remote.rtf / floor.rtf:.3f}")
+    print()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--speech", type=Path, default=ROOT.parent / "shared" / "speech")
     parser.add_argument("--realtime-clips", type=int, default=4)
     parser.add_argument("--silence", type=float, default=0.5, help="VAD silence to commit (s)")
+    parser.add_argument("--only", choices=("files", "realtime"), help="run one half only")
     args = parser.parse_args()
     if not (args.speech / "manifest.tsv").is_file():
         print(f"skipped: no speech clips at {args.speech} (pass --speech DIR)")
@@ -215,41 +256,10 @@ def main() -> None:
     server = RunningServer(root, env={"SOTTOVOCE_ENGINES__PRELOAD": "true"})
     try:
         key = server.create_workspace("bench", zdr=True).api_key
-        local, remote, floor = Tally(), Tally(), Tally()
-        with httpx.Client(base_url=server.url, timeout=300) as client:
-            first = clips[0][0].read_bytes()
-            in_process(engine, first)  # warm-up, every side
-            over_http(client, key, clips[0][0].name, first)
-            bare(engine, first)
-            print(f"{'clip':40s} {'in-proc s':>9s} {'server s':>9s} {'bare s':>9s}  errors")
-            for i, (path, ref) in enumerate(clips):
-                data = path.read_bytes()
-                hyps: dict[str, tuple[str, float]] = {}
-                sides = ["local", "server", "bare"]
-                # Rotate which side goes first, so drift does not favour one.
-                for side in sides[i % 3 :] + sides[: i % 3]:
-                    if side == "local":
-                        text, sec, dur = in_process(engine, data)
-                        hyps[side] = (text, sec)
-                    elif side == "server":
-                        hyps[side] = over_http(client, key, path.name, data)
-                    else:
-                        hyps[side] = bare(engine, data)
-                for side, tally in (("local", local), ("server", remote), ("bare", floor)):
-                    tally.add(ref, *hyps[side], dur)
-                e = "/".join(str(errors(ref, hyps[side][0])[0]) for side in sides)
-                sec_l, sec_s, sec_b = (hyps[side][1] for side in sides)
-                print(f"{path.name:40s} {sec_l:9.2f} {sec_s:9.2f} {sec_b:9.2f}  {e}")
-        print()
-        print(f"audio {local.audio:.1f} s, {local.words} reference words (Whisper EN normaliser)")
-        for name, tally in (("in-process", local), ("server", remote), ("bare", floor)):
-            print(
-                f"{name:11s} WER {tally.wer:.4f} ({tally.errors}/{tally.words})"
-                f"  [digits spelled: {tally.wer_spelled:.4f}]  RTF {tally.rtf:.3f}"
-            )
-        print(f"server/in-process RTF ratio {remote.rtf / local.rtf:.3f} (target <= 1.05)")
-        print(f"server/bare faster-whisper RTF ratio {remote.rtf / floor.rtf:.3f}")
-        print()
+        if args.only != "realtime":
+            files_side_by_side(engine, server, key, clips)
+        if args.only == "files":
+            return
         print(f"realtime, VAD silence {args.silence} s, real-time pace, 100 ms chunks:")
         by_length = sorted(clips, key=lambda c: c[0].stat().st_size)
         picks = by_length[:: max(1, len(by_length) // args.realtime_clips)][: args.realtime_clips]

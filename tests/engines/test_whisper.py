@@ -193,3 +193,58 @@ def test_close_commits_pending_speech(engine: WhisperTranscriber) -> None:
     )
     assert fed == []
     assert [words_of(e.transcript.reveal().text) for e in events] == [words]
+
+
+class DecodeLog:
+    """Wraps the real engine's decoder and notes how much audio each decode was given."""
+
+    def __init__(self, engine: WhisperTranscriber) -> None:
+        self.engine = engine
+        self.seconds: list[float] = []
+        self._decode = engine.transcribe_array
+
+    def __call__(self, samples: np.ndarray, **kwargs: object) -> object:
+        self.seconds.append(samples.size / 16000)
+        return self._decode(samples, **kwargs)  # type: ignore[arg-type]
+
+
+def test_the_commit_is_decoded_as_soon_as_the_speaker_pauses(
+    engine: WhisperTranscriber, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sentence = "Please bring the blue jacket to the garden party tomorrow."
+    clip = speak(sentence)
+    log = DecodeLog(engine)
+    monkeypatch.setattr(engine, "transcribe_array", log)
+    stream = engine.open_stream(
+        StreamOptions(language="en", silence_seconds=1.5, partial_interval=0)
+    )
+    audio = as_16k(join(silence(0.3, clip.rate), clip, silence(2.0, clip.rate)))
+    events, _ = feed_in_pieces(stream, audio, pace=0.01)
+    committed = [e for e in events if e.kind is StreamEventKind.COMMITTED]
+    assert [words_of(e.transcript.reveal().text) for e in committed] == [words_of(sentence)]
+    # One decode, and it began well before the 1.5 s of silence that ends the utterance ran
+    # out: it held the speech and a fraction of a second of the pause, not the whole pause.
+    assert len(log.seconds) == 1
+    assert log.seconds[0] < 0.3 + clip.duration + 0.8
+
+
+def test_a_pause_shorter_than_the_commit_silence_does_not_split_the_utterance(
+    engine: WhisperTranscriber,
+) -> None:
+    first, second = "Good morning.", "The nurse will call you back after lunch today."
+    a, b = speak(first), speak(second)
+    audio = as_16k(join(a, silence(0.7, a.rate), b, silence(1.6, a.rate)))
+    stream = engine.open_stream(
+        StreamOptions(language="en", silence_seconds=1.2, partial_interval=0.5)
+    )
+    # Real-time pace: the decode started in the short pause is still running when speech
+    # resumes, and done (stale) well before the second half ends.
+    events, _ = feed_in_pieces(stream, audio, pace=0.1)
+    committed = [e for e in events if e.kind is StreamEventKind.COMMITTED]
+    assert [words_of(e.transcript.reveal().text) for e in committed] == [
+        words_of(first) + words_of(second)
+    ]
+    # The decode of the first half came back as a partial, before the commit.
+    kinds = [e.kind for e in events]
+    assert kinds[-1] is StreamEventKind.COMMITTED
+    assert StreamEventKind.PARTIAL in kinds

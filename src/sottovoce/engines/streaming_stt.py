@@ -4,15 +4,22 @@ Audio arrives in pieces of any size. The Silero VAD (shipped in faster-whisper) 
 32 ms window as it completes; an utterance starts at the first speech window and ends after
 ``silence_seconds`` of non-speech, when it is decoded with the file-transcription settings and
 committed. While the speaker talks, a greedy decode of the utterance so far is sent as a
-partial every ``partial_interval`` seconds of new audio. Partials run in the background, one
-at a time, and are skipped while one is still running: on a slow machine they come less
-often, but they never hold back the audio, the VAD or the commit. Everything stays in memory;
-the buffer holds one utterance plus a short lead-in, never the whole session.
+partial every ``partial_interval`` seconds of new audio. Decodes run in the background, one
+at a time, and a partial is skipped while another decode is still running: on a slow machine
+partials come less often, but they never hold back the audio or the VAD.
+
+The commit does not wait for the silence to run out before decoding. As soon as the speaker has
+paused for ``SPECULATE_AFTER`` (or half the commit silence, if shorter) the utterance is
+decoded with the commit settings in the background; if the pause lasts, that result is the
+commit, ready when the silence ends or soon after, and if the speaker goes on it is sent as a
+partial instead. Everything stays in memory; the buffer holds one utterance plus a short
+lead-in, never the whole session.
 """
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 import anyio
@@ -38,6 +45,20 @@ LEAD_IN: Final = int(0.3 * RATE)
 """Audio kept before the first speech window, so the first syllable is not clipped."""
 MAX_UTTERANCE: Final = 28 * RATE
 """An utterance this long is committed even without a pause (Whisper reads 30 s at most)."""
+SPECULATE_AFTER: Final = int(0.2 * RATE)
+"""A pause this long starts the commit's decode ahead of the commit."""
+
+
+@dataclass
+class _Decode:
+    """A decode running in the background (or finished and kept for the commit)."""
+
+    task: asyncio.Task[StreamEvent]
+    utterance: int
+    final: bool
+    """Decoded with the commit settings, ahead of the commit."""
+    speech: int
+    """Speech samples heard when its audio was taken: more since means the speaker went on."""
 
 
 def speech_probabilities(model: Any, context: FloatArray, windows: FloatArray) -> FloatArray:
@@ -62,7 +83,7 @@ class LiveTranscription:
         self._in_utterance = False
         self._since_partial = 0
         self._utterance = 0  # counts commits, so a late partial of a closed utterance is dropped
-        self._partial: asyncio.Task[tuple[int, StreamEvent]] | None = None
+        self._decoding: _Decode | None = None
         self._vad_limiter = anyio.CapacityLimiter(1)
         neg = max(options.vad_threshold - 0.15, 0.01)
         self._neg_threshold = neg
@@ -94,35 +115,62 @@ class LiveTranscription:
             event = await self._step(window, float(prob))
             if event is not None:
                 events.append(event)
-        events += self._finished_partial()
-        if (
-            self._in_utterance
-            and self._partial is None
-            and self._silence_run == 0  # not when a pause (and so a commit) may be starting
-            and self.options.partial_interval > 0
-            and self._since_partial >= self.options.partial_interval * RATE
-        ):
-            self._since_partial = 0
-            self._partial = asyncio.create_task(self._run_partial(self._utterance))
+        events += self._collect()
+        if self._in_utterance and self._decoding is None:
+            if self._should_speculate():
+                self._start(final=True)
+            elif (
+                self._silence_run == 0  # not when a pause (and so a commit) may be starting
+                and self.options.partial_interval > 0
+                and self._since_partial >= self.options.partial_interval * RATE
+            ):
+                self._since_partial = 0
+                self._start(final=False)
         return events
 
-    async def _run_partial(self, utterance: int) -> tuple[int, StreamEvent]:
-        return utterance, await self._decode(StreamEventKind.PARTIAL)
+    def _should_speculate(self) -> bool:
+        pause = min(SPECULATE_AFTER, int(self.options.silence_seconds * RATE / 2))
+        return (
+            self.options.commit_on_silence
+            and self._silence_run >= pause
+            and self._speech_samples >= self.options.min_speech_seconds * RATE
+        )
 
-    def _finished_partial(self) -> list[StreamEvent]:
-        task = self._partial
-        if task is None or not task.done():
+    def _start(self, *, final: bool) -> None:
+        kind = StreamEventKind.COMMITTED if final else StreamEventKind.PARTIAL
+        # The audio is taken now: the buffer grows while the decode waits and runs.
+        samples, offset = self._buffer.copy(), self._buffer_start / RATE
+        task = asyncio.create_task(self._decode(kind, samples, offset))
+        self._decoding = _Decode(task, self._utterance, final, self._speech_samples)
+
+    def _collect(self) -> list[StreamEvent]:
+        """The finished background decode's event, if it is still news.
+
+        A decode ahead of the commit that is still current is kept for the commit; one the
+        speaker has since talked past is sent as a partial (when partials are wanted)."""
+        running = self._decoding
+        if running is None or not running.task.done():
             return []
-        self._partial = None
-        utterance, event = task.result()
-        return [event] if utterance == self._utterance else []
+        event = running.task.result()
+        if running.utterance != self._utterance:
+            self._decoding = None
+            return []
+        if running.final and running.speech == self._speech_samples:
+            return []
+        self._decoding = None
+        if running.final and self.options.partial_interval <= 0:
+            return []
+        return [StreamEvent(StreamEventKind.PARTIAL, event.transcript)]
 
-    async def _settle_partial(self) -> None:
-        """Let a running partial finish (it holds the engine) and drop it."""
-        if self._partial is not None:
-            await asyncio.wait({self._partial})
-            self._partial.result()
-            self._partial = None
+    async def _settle(self) -> StreamEvent | None:
+        """Wait for the background decode; its event if it can be the commit."""
+        running, self._decoding = self._decoding, None
+        if running is None:
+            return None
+        await asyncio.wait({running.task})
+        event = running.task.result()
+        current = running.utterance == self._utterance and running.speech == self._speech_samples
+        return event if running.final and current else None
 
     async def _step(self, window: FloatArray, prob: float) -> StreamEvent | None:
         self._buffer = np.concatenate([self._buffer, window])
@@ -166,7 +214,9 @@ class LiveTranscription:
             self._buffer_start += self._buffer.size
             self._buffer = np.zeros(0, dtype=np.float32)
 
-    async def _decode(self, kind: StreamEventKind) -> StreamEvent:
+    async def _decode(
+        self, kind: StreamEventKind, samples: FloatArray, offset: float
+    ) -> StreamEvent:
         final = kind is StreamEventKind.COMMITTED
         options = DecodeOptions(
             beam_size=self.engine.settings.beam_size if final else 1,
@@ -175,7 +225,6 @@ class LiveTranscription:
             condition_on_previous_text=final,
         )
         transcript: Transcript
-        samples = self._buffer.copy()  # taken now: the buffer grows while the decode runs
         if samples.size == 0:
             transcript = Transcript((), self.options.language or "", 0.0, 0.0)
         else:
@@ -184,14 +233,18 @@ class LiveTranscription:
                 samples,
                 language=self.options.language,
                 options=options,
-                offset=self._buffer_start / RATE,
+                offset=offset,
             )
         return StreamEvent(kind=kind, transcript=Sensitive(transcript))
 
     async def _commit_utterance(self) -> StreamEvent:
+        ahead = await self._settle()
         self._utterance += 1
-        await self._settle_partial()
-        event = await self._decode(StreamEventKind.COMMITTED)
+        if ahead is not None:
+            event = ahead
+        else:
+            samples, offset = self._buffer.copy(), self._buffer_start / RATE
+            event = await self._decode(StreamEventKind.COMMITTED, samples, offset)
         self._reset(keep_lead_in=False)
         return event
 
@@ -207,8 +260,7 @@ class LiveTranscription:
         return await self._commit_utterance()
 
     async def close(self) -> list[StreamEvent]:
-        self._utterance += 1
-        await self._settle_partial()
         if self._in_utterance and self._speech_samples >= self.options.min_speech_seconds * RATE:
             return [await self.commit()]
+        await self._settle()
         return []
