@@ -121,3 +121,25 @@ def test_a_planted_leak_makes_the_audit_fail(leaky: RunningServer) -> None:
     leaks = [r for r in report["results"] if r["run"] == "zdr" and r["leaks"]]
     assert leaks
     assert any("stderr.log" in leak for r in leaks for leak in r["leaks"])
+
+
+def test_an_audit_that_starts_its_own_server_leaves_nothing_in_the_temp_dir(
+    tmp_path: Path,
+) -> None:
+    """Its server gets a private TMPDIR; once the audit is over, that directory is gone."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOTTOVOCE_")}
+    env.update({"TMPDIR": str(tmp), "SOTTOVOCE_DATA_DIR": str(tmp_path / "data")})
+    result = subprocess.run(
+        [sys.executable, "-m", "sottovoce", "audit", "--only", "tts.openai", "--json", "-"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout)
+    assert report["ok"] is True
+    assert {r["probe"] for r in report["results"]} == {"tts.openai"}
+    assert list(tmp.iterdir()) == []

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -207,6 +208,8 @@ def start_own_server(settings: Settings, extra: list[Path], startup_s: float = 1
                 process.wait()
         for reader in readers:
             reader.join(timeout=5)
+        # Checked by the audit before this; whatever a faulty server left there goes too.
+        shutil.rmtree(tmp_dir, ignore_errors=True)
 
     try:
         _wait_healthy(url, startup_s, lambda: process.poll() is None)
