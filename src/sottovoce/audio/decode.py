@@ -11,7 +11,6 @@ so a call recorded with one speaker per channel can be transcribed channel by ch
 
 from __future__ import annotations
 
-import contextlib
 import io
 from dataclasses import dataclass, field
 
@@ -57,61 +56,23 @@ class DecodedAudio:
         return [np.frombuffer(c.reveal(), dtype="<f4") for c in self.channels]
 
 
-def _joined(chunks: list[FloatArray]) -> FloatArray:
-    if not chunks:
-        return np.zeros(0, dtype=np.float32)
-    return np.concatenate(chunks).astype("<f4", copy=False)
-
-
-def _finish(
-    chunks: list[FloatArray],
-    *,
-    source_channels: int = 1,
-    planar: list[FloatArray] | None = None,
-) -> DecodedAudio:
-    samples = _joined(chunks)
-    if samples.size == 0:
-        raise InvalidAudio("The audio contains no samples.")
-    channels: tuple[Sensitive[bytes], ...] = ()
-    if planar:
-        # One resampler for the mix, one for the channels: their lengths can differ by a few
-        # samples at the end, so the channels are cut (or padded) to the mix.
-        whole = np.concatenate(planar, axis=1)[:, : samples.size]
-        if whole.shape[1] < samples.size:
-            whole = np.pad(whole, ((0, 0), (0, samples.size - whole.shape[1])))
-        channels = tuple(Sensitive(row.astype("<f4").tobytes()) for row in whole)
-    return DecodedAudio(
-        samples=Sensitive(samples.tobytes()),
-        duration=samples.size / TARGET_RATE,
-        source_channels=source_channels,
-        channels=channels,
+def _finish(blocks: list[FloatArray], source_channels: int = 1) -> DecodedAudio:
+    """Blocks of shape (channels, samples) at 16 kHz: the mix, and each channel when several."""
+    whole = (
+        np.concatenate(blocks, axis=1).astype("<f4", copy=False)
+        if blocks
+        else np.zeros((1, 0), dtype="<f4")
     )
-
-
-class _ChannelSplitter:
-    """Keeps the stream's channels apart at 16 kHz. Should FFmpeg not handle the layout, it
-    gives up quietly and the upload is heard as its mix only."""
-
-    def __init__(self, stream: av.audio.stream.AudioStream) -> None:
-        self.planes: list[FloatArray] = []
-        self._resampler: av.AudioResampler | None = None
-        with contextlib.suppress(av.FFmpegError, ValueError):
-            self._resampler = av.AudioResampler(
-                format="fltp", layout=stream.codec_context.layout, rate=TARGET_RATE
-            )
-
-    def push(self, frame: av.AudioFrame | None) -> None:
-        if self._resampler is None:
-            return
-        try:
-            self.planes.extend(_planar(out) for out in self._resampler.resample(frame))
-        except (av.FFmpegError, ValueError):
-            self._resampler, self.planes = None, []
-
-
-def _planar(frame: av.AudioFrame) -> FloatArray:
-    """A planar float frame as a (channels, samples) array."""
-    return frame.to_ndarray().astype(np.float32, copy=False)
+    if whole.shape[1] == 0:
+        raise InvalidAudio("The audio contains no samples.")
+    several = whole.shape[0] > 1
+    mix = whole.mean(axis=0, dtype=np.float32) if several else whole[0]
+    return DecodedAudio(
+        samples=Sensitive(mix.astype("<f4", copy=False).tobytes()),
+        duration=whole.shape[1] / TARGET_RATE,
+        source_channels=source_channels,
+        channels=tuple(Sensitive(row.tobytes()) for row in whole) if several else (),
+    )
 
 
 def _too_long(max_seconds: float) -> AudioTooLong:
@@ -138,7 +99,7 @@ def decode_raw(
         raise _too_long(max_seconds)
     resampler = Resampler(sample_rate)
     samples = resampler.push(pcm_to_float(raw, encoding, channels))
-    return _finish([samples, resampler.flush()])
+    return _finish([samples.reshape(1, -1), resampler.flush().reshape(1, -1)])
 
 
 def decode_container(data: Sensitive[bytes], *, max_seconds: float) -> DecodedAudio:
@@ -155,37 +116,39 @@ def decode_container(data: Sensitive[bytes], *, max_seconds: float) -> DecodedAu
             raise InvalidAudio("The file has no audio stream.")
         stream = container.streams.audio[0]
         source_channels = stream.codec_context.channels or 1
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=TARGET_RATE)
-        splitter = _ChannelSplitter(stream) if 2 <= source_channels <= SPLIT_CHANNELS_MAX else None
+        # Two to five channels are kept apart (and mixed here); more are mixed by FFmpeg.
+        if 2 <= source_channels <= SPLIT_CHANNELS_MAX:
+            layout = stream.codec_context.layout
+            resampler = av.AudioResampler(format="fltp", layout=layout, rate=TARGET_RATE)
+        else:
+            resampler = av.AudioResampler(format="flt", layout="mono", rate=TARGET_RATE)
         limit = int(max_seconds * TARGET_RATE)
-        chunks: list[FloatArray] = []
+        blocks: list[FloatArray] = []
         total = 0
         try:
             for frame in container.decode(stream):
                 # Some decoders leave the rate on the stream only.
                 frame.pts = None
                 for out in resampler.resample(frame):
-                    chunk = out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
-                    chunks.append(chunk)
-                    total += chunk.size
-                if splitter is not None:
-                    splitter.push(frame)
+                    blocks.append(_block(out))
+                    total += blocks[-1].shape[1]
                 if total > limit:
                     raise _too_long(max_seconds)
-            for out in resampler.resample(None):
-                chunks.append(out.to_ndarray().reshape(-1).astype(np.float32, copy=False))
-            if splitter is not None:
-                splitter.push(None)
+            blocks.extend(_block(out) for out in resampler.resample(None))
         except av.FFmpegError as exc:
-            if not chunks:
+            if not blocks:
                 raise InvalidAudio(
                     "The file is not a recognised audio format or is corrupt."
                 ) from exc
             # A truncated tail after good audio: keep what decoded, as FFmpeg's tools do.
-    if sum(c.size for c in chunks) > limit:
+    if sum(b.shape[1] for b in blocks) > limit:
         raise _too_long(max_seconds)
-    planes = splitter.planes if splitter is not None else None
-    return _finish(chunks, source_channels=source_channels, planar=planes)
+    return _finish(blocks, source_channels)
+
+
+def _block(frame: av.AudioFrame) -> FloatArray:
+    """A resampled frame as a (channels, samples) float32 array (packed mono is one row)."""
+    return frame.to_ndarray().reshape(len(frame.layout.channels), -1).astype(np.float32, copy=False)
 
 
 def decode_audio(
