@@ -14,13 +14,13 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
-from sottovoce.audit_search import Places, search, text_marker_forms
+from sottovoce.audit.markers import new_marker, text_marker_forms
+from sottovoce.audit.search import Places, search
 from sottovoce.config import Settings
 from sottovoce.privacy.policy import Plan
 from sottovoce.store import keys, workspaces
@@ -34,7 +34,7 @@ class Creds:
 
 
 def new_canary() -> str:
-    return f"CANARY{uuid.uuid4().hex[:20]}"
+    return new_marker()
 
 
 def free_port() -> int:

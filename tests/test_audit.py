@@ -11,12 +11,14 @@ from pathlib import Path
 import pytest
 from fastapi.routing import iter_route_contexts
 
-from sottovoce.app import create_app
-from sottovoce.audit_probes import AUDIT_DEAD_UPSTREAM, CONTENT_FREE_ROUTES, PROBES
+from sottovoce.app import FRAMEWORK_ROUTES, SURFACES, create_app
+from sottovoce.audit.probe import AUDIT_DEAD_UPSTREAM
 from sottovoce.config import Settings
 from tests.harness import RunningServer, free_port
 
 LEAKY_PLUGIN = Path(__file__).parent / "leaky_plugin"
+PROBES = [probe for surface in SURFACES for probe in surface.probes]
+CONTENT_FREE_ROUTES = FRAMEWORK_ROUTES | {r for s in SURFACES for r in s.content_free_routes}
 
 
 def app_routes(tmp_path: Path) -> set[tuple[str, str]]:

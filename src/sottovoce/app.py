@@ -1,52 +1,67 @@
-"""``create_app(settings)``: the whole server, built from its settings and nothing else."""
+"""``create_app(settings)``: the whole server, built from its settings and nothing else.
+
+The server is a list of surfaces (:data:`SURFACES`): sottovoce's own routes and one package per
+vendor API. Adding a vendor is adding its package and one line here.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 import anyio
 from fastapi import FastAPI
 
 from sottovoce import __version__
-from sottovoce.api import (
-    cartesia_stt,
-    cartesia_tts,
-    chat,
-    elevenlabs_stt,
-    elevenlabs_tts,
-    health,
-    history,
-    metrics,
-    models,
-    openai_speech,
-    openai_transcriptions,
-    realtime_stt,
-    usage,
-    voices,
-    workspace,
-)
-from sottovoce.api.deps import Services
+from sottovoce.api import admin, cartesia, elevenlabs, inworld, openai
+from sottovoce.api.admin.metrics import Metrics
 from sottovoce.api.errors import install_error_handlers
-from sottovoce.api.metrics import Metrics
 from sottovoce.api.middleware import RequestLifecycle
+from sottovoce.api.surface import Mounted, Surface
+from sottovoce.audit.probe import RouteKey
 from sottovoce.config import Settings
 from sottovoce.engines.registry import EngineRegistry, build_registry
 from sottovoce.privacy.logging import log_event
+from sottovoce.services.context import Services
 from sottovoce.store.db import Store
 from sottovoce.store.ids import now_ms
 from sottovoce.store.sweeper import Clock, RetentionSweeper
 
 log = logging.getLogger("sottovoce.app")
 
+SURFACES: tuple[Surface, ...] = (
+    elevenlabs.SURFACE,
+    openai.SURFACE,
+    cartesia.SURFACE,
+    inworld.SURFACE,
+    admin.SURFACE,
+)
+"""The mounted surfaces. Where several declare the same key source, the first one owns it."""
+
+FRAMEWORK_ROUTES: frozenset[RouteKey] = frozenset(
+    {
+        ("GET", "/openapi.json"),
+        ("HEAD", "/openapi.json"),
+        ("GET", "/docs"),
+        ("HEAD", "/docs"),
+        ("GET", "/docs/oauth2-redirect"),
+        ("HEAD", "/docs/oauth2-redirect"),
+    }
+)
+"""Routes FastAPI adds itself (the API description): they carry no request content."""
+
 
 def create_app(
-    settings: Settings, engines: EngineRegistry | None = None, clock: Clock = now_ms
+    settings: Settings,
+    engines: EngineRegistry | None = None,
+    clock: Clock = now_ms,
+    surfaces: Sequence[Surface] = SURFACES,
 ) -> FastAPI:
     store = Store.from_settings(settings)
     sweeper = RetentionSweeper(store, settings, clock)
     services = Services(settings=settings, store=store, engines=engines or build_registry(settings))
+    mounted = Mounted(tuple(surfaces))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -70,22 +85,11 @@ def create_app(
         redoc_url=None,
     )
     app.state.services = services
+    app.state.surfaces = mounted
     app.state.metrics = Metrics()
     install_error_handlers(app)
-    app.add_middleware(RequestLifecycle, services=services, metrics=app.state.metrics)
-    for router in (health.router, metrics.router, workspace.router, usage.router, history.router):
-        app.include_router(router)
-    for router in (
-        elevenlabs_tts.router,
-        openai_speech.router,
-        cartesia_tts.router,
-        voices.elevenlabs_router,
-        voices.cartesia_router,
-        models.router,
-        chat.router,
-    ):
-        app.include_router(router)
-    stt_routers = (elevenlabs_stt, openai_transcriptions, cartesia_stt, realtime_stt)
-    for module in stt_routers:
-        app.include_router(module.router)
+    app.add_middleware(
+        RequestLifecycle, services=services, surfaces=mounted, metrics=app.state.metrics
+    )
+    mounted.mount(app)
     return app

@@ -206,6 +206,13 @@ def key_revoke(key_id: str) -> None:
     help="The running server's TMPDIR (with --url).",
 )
 @click.option(
+    "--home-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The running server's home directory, whose .cache is searched (with --url; "
+    "default: yours).",
+)
+@click.option(
     "--log-file",
     "log_files",
     multiple=True,
@@ -229,6 +236,7 @@ def key_revoke(key_id: str) -> None:
 def audit_command(
     url: str | None,
     tmp_dir: Path | None,
+    home_dir: Path | None,
     log_files: tuple[Path, ...],
     search_dirs: tuple[Path, ...],
     json_out: str | None,
@@ -240,11 +248,13 @@ def audit_command(
     from rich.console import Console
     from rich.progress import Progress
 
-    from sottovoce.audit import AuditReport, attach, audit, start_own_server
-    from sottovoce.audit_probes import PROBES
+    from sottovoce.app import SURFACES
+    from sottovoce.audit.run import AuditReport, audit
+    from sottovoce.audit.server import attach, start_own_server
 
     settings = _settings()
-    probes = [p for p in PROBES if not only or p.name.startswith(only)]
+    every = [p for surface in SURFACES for p in surface.probes]
+    probes = [p for p in every if not only or p.name.startswith(only)]
     if not probes:
         raise click.ClickException("no probe matches --only")
     console = Console(stderr=True)
@@ -254,7 +264,7 @@ def audit_command(
                 target = start_own_server(settings, list(search_dirs))
             else:
                 where = tmp_dir or Path(tempfile.gettempdir())
-                target = attach(url, settings, where, list(log_files), list(search_dirs))
+                target = attach(url, settings, where, list(log_files), list(search_dirs), home_dir)
         except RuntimeError as exc:
             raise click.ClickException(str(exc)) from None
     try:

@@ -14,7 +14,7 @@ from typing import Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from sottovoce.engines.base import LOCAL_PROVIDER, RetentionDeclaration
+from sottovoce.privacy.providers import LOCAL_PROVIDER, RetentionDeclaration
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 

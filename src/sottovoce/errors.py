@@ -67,6 +67,16 @@ class AudioTooLong(PayloadTooLarge):
     default_message = "The audio is longer than this server accepts."
 
 
+class ChunkTooLarge(PayloadTooLarge):
+    code = "chunk_size_exceeded"
+    default_message = "A message of this session is larger than this server accepts."
+
+
+class SessionTimeLimit(AudioTooLong):
+    code = "session_time_limit_exceeded"
+    default_message = "The session reached its time limit."
+
+
 class Unauthorized(SottovoceError):
     status = 401
     code = "unauthorized"

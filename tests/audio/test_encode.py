@@ -7,14 +7,11 @@ import av
 import numpy as np
 import pytest
 
+from sottovoce.api.cartesia.formats import output_format as cartesia_format
+from sottovoce.api.elevenlabs.formats import FORMATS as ELEVENLABS_FORMATS
+from sottovoce.api.openai.formats import FORMATS as OPENAI_FORMATS
 from sottovoce.audio.encode import Encoder, encode_all, wav_header
-from sottovoce.audio.formats import (
-    ELEVENLABS_FORMATS,
-    OPENAI_FORMATS,
-    Codec,
-    OutputFormat,
-    cartesia_format,
-)
+from sottovoce.audio.formats import Codec, OutputFormat
 from sottovoce.audio.g711 import mulaw_decode
 
 RATE = 22050

@@ -5,9 +5,10 @@ import asyncio
 import numpy as np
 import pytest
 
-from sottovoce.engines.base import AudioChunk, Mode, SynthesisRequest, Synthesizer
+from sottovoce.engines.base import AudioChunk, SynthesisRequest, Synthesizer
 from sottovoce.engines.piper import PiperSynthesizer
 from sottovoce.errors import InvalidRequest
+from sottovoce.privacy.providers import Mode
 from sottovoce.privacy.sensitive import Sensitive
 
 FOX = "The quick brown fox jumps over the lazy dog."

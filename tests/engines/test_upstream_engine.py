@@ -18,9 +18,10 @@ import pytest
 from pydantic import SecretStr
 
 from sottovoce.config import UpstreamProvider
-from sottovoce.engines.base import ChatMessage, ChatRequest, Mode
+from sottovoce.engines.base import ChatMessage, ChatRequest
 from sottovoce.engines.upstream import UpstreamChatModel
 from sottovoce.errors import UpstreamFailed
+from sottovoce.privacy.providers import Mode
 from sottovoce.privacy.sensitive import Sensitive
 
 

@@ -6,7 +6,6 @@ import itertools
 
 import pytest
 
-from sottovoce.engines.base import LOCAL_PROVIDER, Mode, ProviderInfo, RetentionDeclaration
 from sottovoce.errors import (
     NotZdrEligible,
     ProviderNotCovered,
@@ -24,6 +23,7 @@ from sottovoce.privacy.policy import (
     check_zdr_setting,
     decide,
 )
+from sottovoce.privacy.providers import LOCAL_PROVIDER, Mode, ProviderInfo, RetentionDeclaration
 
 STREAM_ONLY = ProviderInfo(
     "stream-only",

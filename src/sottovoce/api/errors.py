@@ -1,7 +1,9 @@
-"""One renderer for every error: ``{"error": {"code", "message", "request_id", ...}}``.
+"""One renderer for every error, in the shape of the surface the route belongs to.
 
-Validation errors name the fields at fault, never the values. The server log gets the
-error's type and code from the middleware, never its message.
+Each surface declares its SDK's error shape (:attr:`~sottovoce.api.surface.Surface.error_shape`);
+every shape carries sottovoce's own ``{"error": {"code", "message", "request_id"}}`` object, so
+a client can always read the stable code. Validation errors name the fields at fault, never the
+values. The server log gets the error's type and code from the middleware, never its message.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
-from sottovoce.api.usage_meter import SCOPE_KEY, UsageMeter
+from sottovoce.api.deps import METER
+from sottovoce.api.surface import Mounted, shape_error
 from sottovoce.errors import (
     InvalidJson,
     InvalidRequest,
@@ -24,31 +27,24 @@ from sottovoce.errors import (
     SottovoceError,
     UnsupportedMediaType,
 )
+from sottovoce.services.meter import UsageMeter
 
 BODY_TOO_LARGE = "sottovoce.body_too_large"
 _LOCATIONS = {"body", "query", "path", "header", "cookie"}
 
 
-def error_body(exc: SottovoceError, request_id: str | None) -> dict[str, Any]:
-    error: dict[str, Any] = {
-        "code": exc.code,
-        "message": exc.message,
-        "request_id": request_id,
-        # OpenAI's SDKs read ``type``; the rest read ``code`` and ``message``.
-        "type": "invalid_request_error" if exc.status < 500 else "server_error",
-    }
-    if exc.fields:
-        error["fields"] = list(exc.fields)
-    return {"error": error}
+def error_body(scope: Any, exc: SottovoceError) -> dict[str, Any]:
+    """The error body for this request, in its surface's shape (metering the error code)."""
+    meter: UsageMeter | None = scope.get(METER)
+    if meter is not None:
+        meter.error_code = exc.code
+    app = scope.get("app")
+    mounted: Mounted | None = getattr(getattr(app, "state", None), "surfaces", None)
+    return shape_error(mounted, scope.get("route"), exc, meter.request_id if meter else None)
 
 
 def render(scope: Any, exc: SottovoceError) -> JSONResponse:
-    meter: UsageMeter | None = scope.get(SCOPE_KEY)
-    if meter is not None:
-        meter.error_code = exc.code
-    return JSONResponse(
-        error_body(exc, meter.request_id if meter else None), status_code=exc.status
-    )
+    return JSONResponse(error_body(scope, exc), status_code=exc.status)
 
 
 def _field_names(errors: Sequence[Any]) -> list[str]:

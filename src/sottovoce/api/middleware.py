@@ -17,12 +17,14 @@ import anyio
 from starlette.datastructures import Headers, QueryParams
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sottovoce.api.deps import Services, lookup_key, read_key, route_product
+from sottovoce.api.admin.metrics import Metrics
+from sottovoce.api.deps import METER, route_product
 from sottovoce.api.errors import BODY_TOO_LARGE, error_body
-from sottovoce.api.metrics import Metrics
-from sottovoce.api.usage_meter import SCOPE_KEY, UsageMeter
+from sottovoce.api.surface import Mounted
 from sottovoce.errors import PayloadTooLarge, SottovoceError
 from sottovoce.privacy.logging import error_fields, log_event, request_id_var
+from sottovoce.services.context import Services
+from sottovoce.services.meter import UsageMeter
 from sottovoce.store import usage
 from sottovoce.store.ids import new_request_id, now_ms
 
@@ -53,9 +55,12 @@ def _is_json(scope: Scope) -> bool:
 
 
 class RequestLifecycle:
-    def __init__(self, app: ASGIApp, services: Services, metrics: Metrics) -> None:
+    def __init__(
+        self, app: ASGIApp, services: Services, surfaces: Mounted, metrics: Metrics
+    ) -> None:
         self.app = app
         self.services = services
+        self.surfaces = surfaces
         self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -65,7 +70,7 @@ class RequestLifecycle:
         request_id = new_request_id()
         token = request_id_var.set(request_id)
         meter = UsageMeter(request_id=request_id, started_at_ms=now_ms())
-        scope[SCOPE_KEY] = meter
+        scope[METER] = meter
         started = time.perf_counter()
         state: dict[str, Any] = {"status": None, "complete": False, "disconnected": False}
         limits = self.services.settings.limits
@@ -120,7 +125,7 @@ class RequestLifecycle:
             log_event(log, "request_failed", logging.ERROR, **error_fields(exc))
             if scope["type"] == "http" and state["status"] is None:
                 error = exc if isinstance(exc, SottovoceError) else SottovoceError()
-                await self._send_error(send_tracked, error, request_id, meter)
+                await self._send_error(scope, send_tracked, error)
             elif state["status"] is not None and not state["complete"]:
                 state["disconnected"] = True
         finally:
@@ -130,19 +135,18 @@ class RequestLifecycle:
     async def _attribute(self, scope: Scope, meter: UsageMeter) -> None:
         """Meter a request that failed before its key was checked (bad JSON, too large)."""
         product = route_product(scope.get("route"))
-        found = read_key(Headers(scope=scope), QueryParams(scope.get("query_string", b"")))
+        found = self.surfaces.keys.read(
+            Headers(scope=scope), QueryParams(scope.get("query_string", b""))
+        )
         if product is None or found is None:
             return
-        result = await lookup_key(self.services, found[0])
+        result = await self.services.lookup_key(found.secret)
         if result is not None:
             meter.key_id, meter.workspace_id = result[0].id, result[1].id
             meter.product = product
 
-    async def _send_error(
-        self, send: Send, error: SottovoceError, request_id: str, meter: UsageMeter
-    ) -> None:
-        meter.error_code = error.code
-        body = json.dumps(error_body(error, request_id)).encode()
+    async def _send_error(self, scope: Scope, send: Send, error: SottovoceError) -> None:
+        body = json.dumps(error_body(scope, error)).encode()
         await send(
             {
                 "type": "http.response.start",

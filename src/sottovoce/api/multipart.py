@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import Request
 
+from sottovoce.config import Settings
 from sottovoce.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 from sottovoce.privacy.sensitive import Sensitive
 
@@ -45,6 +47,38 @@ class MemoryForm:
     def file(self, name: str) -> UploadedFile | None:
         files = self.files.get(name)
         return files[0] if files else None
+
+    def require_file(self, name: str = "file") -> UploadedFile:
+        upload = self.file(name)
+        if upload is None:
+            raise InvalidRequest(f"The form has no '{name}' file.", fields=[name])
+        return upload
+
+    def flag(self, name: str, default: bool) -> bool:
+        """A true/false field (``"null"`` and empty mean: not sent)."""
+        value = self.get(name)
+        if value is None or value in ("", "null"):
+            return default
+        if value.lower() in ("true", "1"):
+            return True
+        if value.lower() in ("false", "0"):
+            return False
+        raise InvalidRequest(f"'{name}' must be true or false.", fields=[name])
+
+    def number(self, name: str, low: float, high: float) -> float | None:
+        """A number field within bounds, or ``None`` when not sent."""
+        value = self.get(name)
+        if value is None or value in ("", "null"):
+            return None
+        try:
+            number = float(value)
+        except ValueError:
+            number = float("nan")
+        if not low <= number <= high:
+            raise InvalidRequest(
+                f"'{name}' must be a number from {low:g} to {high:g}.", fields=[name]
+            )
+        return number
 
 
 @dataclass
@@ -162,3 +196,11 @@ async def read_form(
         # python-multipart's messages can quote the body: say only that it is malformed.
         raise InvalidRequest("The multipart body is malformed.") from exc
     return collector.form
+
+
+async def read_upload(request: Request, settings: Settings) -> MemoryForm:
+    """The request's multipart upload, in memory, within the server's upload limits."""
+    limit = min(settings.stt.max_upload_bytes, settings.limits.max_body_bytes)
+    return await read_form(
+        request.headers.get("content-type"), request.stream(), max_file_bytes=limit
+    )

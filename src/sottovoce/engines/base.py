@@ -1,8 +1,8 @@
 """What every engine and provider offers: one small protocol per capability.
 
-An engine is addressed as ``provider/model`` (``local/piper``). Each provider declares what
-it retains per mode (sync, streaming); the retention policy reads that declaration before any
-content is sent. Local engines retain nothing. Content crosses these interfaces wrapped in
+An engine is addressed as ``provider/model`` (``local/piper``) and reports its provider's
+retention declaration (:mod:`sottovoce.privacy.providers`) in its :class:`ModelInfo`, which the
+retention policy reads before any content is sent. Content crosses these interfaces wrapped in
 :class:`~sottovoce.privacy.sensitive.Sensitive`.
 """
 
@@ -13,52 +13,8 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
+from sottovoce.privacy.providers import Mode, ProviderInfo
 from sottovoce.privacy.sensitive import Sensitive
-
-
-class Mode(StrEnum):
-    """How a request reaches a provider: one reply, or a stream."""
-
-    SYNC = "sync"
-    STREAMING = "streaming"
-
-
-class RetentionDeclaration(StrEnum):
-    """What a provider says it keeps of the content it is sent, for one mode."""
-
-    NONE = "none"
-    """Retains nothing: nothing outlives the request (our local engines)."""
-    ZDR_BY_AGREEMENT = "zdr-by-agreement"
-    """Retains nothing under a contract the operator holds with the provider."""
-    RETAINS = "retains"
-    """May keep content: never used for a zero-retention request unless the admin allows it."""
-
-    @property
-    def covers_zero_retention(self) -> bool:
-        return self is not RetentionDeclaration.RETAINS
-
-
-@dataclass(frozen=True)
-class ProviderInfo:
-    """A provider's name and what it retains per mode."""
-
-    name: str
-    retention: Mapping[Mode, RetentionDeclaration]
-    local: bool = False
-
-    def declaration(self, mode: Mode) -> RetentionDeclaration:
-        # A mode the provider declared nothing for is treated as retaining: no promise, no ZDR.
-        return self.retention.get(mode, RetentionDeclaration.RETAINS)
-
-    def covers(self, mode: Mode) -> bool:
-        return self.declaration(mode).covers_zero_retention
-
-
-LOCAL_PROVIDER = ProviderInfo(
-    name="local",
-    retention={Mode.SYNC: RetentionDeclaration.NONE, Mode.STREAMING: RetentionDeclaration.NONE},
-    local=True,
-)
 
 
 @dataclass(frozen=True)
@@ -72,6 +28,9 @@ class ModelInfo:
     provider: ProviderInfo
     display_name: str = ""
     languages: tuple[str, ...] = ("en",)
+    """Languages it speaks or hears (ISO 639-1); empty: many, checked by the engine itself."""
+    speed_range: tuple[float, float] = (1.0, 1.0)
+    """Slowest and fastest speaking rate a speech synthesizer accepts (1.0: natural)."""
 
 
 # Text-to-speech ------------------------------------------------------------------------
@@ -249,6 +208,11 @@ class Transcriber(Protocol):
 
     def load(self) -> None:
         """Load the weights (blocking, idempotent); called off the event loop."""
+        ...
+
+    def check_language(self, language: str | None) -> str | None:
+        """The engine's code for a requested language, ``None`` to detect it; raises
+        ``InvalidRequest`` (naming the field ``language``) for one it does not know."""
         ...
 
     async def transcribe(self, request: TranscriptionRequest) -> Sensitive[Transcript]: ...

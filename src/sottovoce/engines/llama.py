@@ -27,13 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sottovoce.config import Settings
-from sottovoce.engines.base import (
-    LOCAL_PROVIDER,
-    ChatDelta,
-    ChatMessage,
-    ChatRequest,
-    ModelInfo,
-)
+from sottovoce.engines.base import ChatDelta, ChatMessage, ChatRequest, ModelInfo
 from sottovoce.engines.stop_sequences import StopScanner
 from sottovoce.errors import (
     ContextLengthExceeded,
@@ -42,6 +36,7 @@ from sottovoce.errors import (
     InvalidRequest,
     SottovoceError,
 )
+from sottovoce.privacy.providers import LOCAL_PROVIDER
 from sottovoce.privacy.sensitive import Sensitive
 
 if TYPE_CHECKING:

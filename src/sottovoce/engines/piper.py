@@ -33,9 +33,10 @@ import numpy as np
 import numpy.typing as npt
 
 from sottovoce.config import Settings
-from sottovoce.engines.base import LOCAL_PROVIDER, AudioChunk, ModelInfo, SynthesisRequest
+from sottovoce.engines.base import AudioChunk, ModelInfo, SynthesisRequest
 from sottovoce.engines.text_split import Span, split_text
 from sottovoce.errors import EngineFailed, EngineUnavailable, InvalidRequest
+from sottovoce.privacy.providers import LOCAL_PROVIDER
 from sottovoce.privacy.sensitive import Sensitive
 
 MODEL_ID = "local/piper"
@@ -105,6 +106,7 @@ class PiperSynthesizer:
             provider=LOCAL_PROVIDER,
             display_name="Piper (en_US joe, medium)",
             languages=("en",),
+            speed_range=(MIN_SPEED, MAX_SPEED),
         )
         self._threads = threads
         self._spin = spin

@@ -148,3 +148,22 @@ def _merge_blank(text: str, spans: list[Span]) -> list[Span]:
 
 def _has_word(text: str, span: Span) -> bool:
     return any(ch.isalnum() for ch in text[span.start : span.end])
+
+
+def complete_prefix(text: str, *, max_chars: int) -> int:
+    """How much of text still arriving can be spoken now: the end of its last complete sentence
+    or clause (a boundary followed by whitespace, so it cannot grow), else, once the text is
+    longer than ``max_chars``, the start of its last word. 0 when nothing is ready yet."""
+    ends = [m.end() for m in _SENTENCE_END.finditer(text) if not _is_abbreviation_end(text, m)]
+    ends += [m.end() for m in _CLAUSE_END.finditer(text)]
+    if ends:
+        return max(ends)
+    if len(text) > max_chars:
+        words = list(_WORD.finditer(text))
+        if len(words) > 1:
+            return words[-1].start()
+    return 0
+
+
+def _is_abbreviation_end(text: str, match: re.Match[str]) -> bool:
+    return match.group().startswith(".") and _is_abbreviation(text, match.start())

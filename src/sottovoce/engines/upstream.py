@@ -20,14 +20,9 @@ from typing import Any
 import httpx
 
 from sottovoce.config import Settings, UpstreamProvider
-from sottovoce.engines.base import (
-    ChatDelta,
-    ChatRequest,
-    Mode,
-    ModelInfo,
-    ProviderInfo,
-)
+from sottovoce.engines.base import ChatDelta, ChatRequest, ModelInfo
 from sottovoce.errors import UpstreamFailed, UpstreamTimeout
+from sottovoce.privacy.providers import Mode, ProviderInfo
 from sottovoce.privacy.sensitive import Sensitive
 
 _USER_AGENT = "sottovoce"

@@ -1,9 +1,8 @@
-"""The voice table: every id a client may send, mapped to a voice this server can speak.
+"""The voice table: the voices this server speaks, by id, name or alias.
 
-One local voice ships (Piper's en_US "joe", medium quality). So that the vendors' SDK examples
-work unchanged, the table also answers to the ids those examples use: OpenAI's voice names,
-a few well-known ElevenLabs premade voice ids and Cartesia example voice ids. Listings show the
-local voices only, each under its own id.
+One local voice ships (Piper's en_US "joe", medium quality). The ids the vendors' SDK examples
+use (OpenAI's voice names, ElevenLabs premade ids, Cartesia example ids) are mapped to a local
+voice by each vendor's surface, before they reach this table.
 """
 
 from __future__ import annotations
@@ -11,30 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sottovoce.errors import UnknownVoice
-
-OPENAI_VOICE_NAMES = (
-    "alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer",
-    "verse", "marin", "cedar",
-)  # fmt: skip
-
-# ElevenLabs premade voices used in its docs and SDK examples (George, Rachel, Adam, Sarah...).
-ELEVENLABS_EXAMPLE_IDS = (
-    "JBFqnCBsd6RMkjVDRZzb",
-    "21m00Tcm4TlvDq8ikWAM",
-    "pNInz6obpgDQGcFmaJgB",
-    "EXAVITQu4vr4xnSDxMaL",
-    "TX3LPaxmHKxFdv7VOQHJ",
-    "XrExE9yKIg1WjnnlVkGX",
-    "nPczCjzI2devNBz1zQrb",
-    "onwK4e9ZLuTAKqWW03F9",
-)
-# Voices in Cartesia's docs and SDK examples.
-CARTESIA_EXAMPLE_IDS = (
-    "a0e99841-438c-4a64-b679-ae501e7d6091",
-    "694f9389-aac1-45b6-b726-9d9369183238",
-    "6ccbfb76-1fc6-48f7-b71d-91ac6298247b",
-    "bf0a246a-8642-498a-9950-80c35e9276b5",
-)
 
 
 @dataclass(frozen=True)
@@ -55,14 +30,10 @@ JOE = Voice(
     name="Joe",
     model_id="local/piper",
     description="Piper en_US joe (medium quality, 22.05 kHz), a calm American male voice.",
-    aliases=(
-        "joe",
-        "en_US-joe-medium",
-        *OPENAI_VOICE_NAMES,
-        *ELEVENLABS_EXAMPLE_IDS,
-        *CARTESIA_EXAMPLE_IDS,
-    ),
+    aliases=("joe", "en_US-joe-medium"),
 )
+DEFAULT_VOICE_ID = JOE.voice_id
+"""The local voice that the vendors' example voice ids reach."""
 
 
 class VoiceTable:

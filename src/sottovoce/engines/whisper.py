@@ -18,7 +18,6 @@ import anyio
 import numpy as np
 
 from sottovoce.engines.base import (
-    LOCAL_PROVIDER,
     ModelInfo,
     Segment,
     StreamOptions,
@@ -29,6 +28,7 @@ from sottovoce.engines.base import (
 )
 from sottovoce.engines.whisper_weights import WHISPER_BASE, WeightSource, load_model_files
 from sottovoce.errors import EngineUnavailable, InvalidRequest
+from sottovoce.privacy.providers import LOCAL_PROVIDER
 from sottovoce.privacy.sensitive import Sensitive
 
 if TYPE_CHECKING:

@@ -11,11 +11,13 @@ The rules, in order:
    says ``enable_logging=false``. A workspace whose ZDR was withdrawn (restricted) may not ask
    for it per request either: it is refused, never silently logged.
 2. Under zero retention, a product that retains its source material by nature (cloning, voice
-   design) is refused, and so is a provider whose declaration does not cover the mode, unless
+   design) is refused, and so is a request that asks for its output to be saved as a feature
+   (Cartesia's ``save``), and so is a provider whose declaration does not cover the mode, unless
    the workspace admin allowed uncovered providers (then the decision says so).
 3. Under zero retention nothing is retained, whatever the request asks: workspace ZDR wins.
 4. Otherwise an explicit opt-out (``enable_logging=false``, ``store=false``) keeps nothing, an
-   explicit opt-in keeps the content, and without either the product's default applies.
+   explicit opt-in (``store=true``, ``save=true``, ``enable_logging=true``) keeps the content,
+   and without either the product's default applies.
 """
 
 from __future__ import annotations
@@ -23,14 +25,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sottovoce.engines.base import Mode, ProviderInfo
 from sottovoce.errors import (
     NotZdrEligible,
     ProviderNotCovered,
+    SaveRefusedUnderZdr,
     ZdrRequiresEnterprise,
     ZdrWithdrawn,
 )
 from sottovoce.privacy.eligibility import ELIGIBILITY, Product
+from sottovoce.privacy.providers import Mode, ProviderInfo
 
 
 class Plan(StrEnum):
@@ -71,6 +74,9 @@ class RequestFlags:
     """OpenAI's body field; ``False`` asks not to keep this one, ``True`` to keep it."""
     agent_zero_retention: bool = False
     """The agent serving the request has ``zero_retention_mode`` on."""
+    save: bool = False
+    """The client asks for the output to be kept as a feature (Cartesia's ``save``): a
+    retention path, refused under zero retention, an opt-in otherwise."""
 
 
 @dataclass(frozen=True)
@@ -115,6 +121,8 @@ def decide(
             raise ZdrWithdrawn(_withdrawn_message(workspace))
         if not ELIGIBILITY[product].zdr_eligible:
             raise NotZdrEligible()
+        if flags.save:
+            raise SaveRefusedUnderZdr()
         uncovered = route is not None and not route.provider.covers(route.mode)
         if uncovered and not workspace.allow_uncovered_providers:
             raise ProviderNotCovered()
@@ -126,7 +134,7 @@ def decide(
         return RetentionDecision(
             retain=False, zero_retention=False, reason=Reason.REQUEST_STORE_FALSE
         )
-    if flags.store is True or flags.enable_logging is True:
+    if flags.store is True or flags.save or flags.enable_logging is True:
         return RetentionDecision(retain=True, zero_retention=False, reason=Reason.REQUEST_OPT_IN)
     if ELIGIBILITY[product].retained_by_default:
         return RetentionDecision(

@@ -2,8 +2,10 @@
 
 A completion's id is ``chatcmpl-`` + the id of the request that made it: the id is known
 before the first streamed chunk, and the history item records the request id, so a stored
-completion is found by it. The item's ``details`` hold the completion object as it was sent
-and the messages that asked for it (encrypted with the rest of the history).
+completion is found by it. The item's ``details`` hold the reply (its text, finish reason,
+token counts and creation time) and the messages that asked for it (encrypted with the rest of
+the history); the surface renders them in its own shape. Items written before the reply was
+kept this way hold OpenAI's ``chat.completion`` object instead, and are read as a reply.
 """
 
 from __future__ import annotations
@@ -33,8 +35,8 @@ class StoredCompletion:
     id: str
     model_id: str | None
     created_at_ms: int
-    completion: Sensitive[dict[str, Any]]
-    """The ``chat.completion`` object as it was returned."""
+    reply: Sensitive[dict[str, Any]]
+    """``content``, ``finish_reason``, ``prompt_tokens``, ``completion_tokens``, ``created``."""
     messages: Sensitive[list[dict[str, Any]]]
 
 
@@ -64,13 +66,28 @@ def _history_id(session: Session, workspace_id: str, cmpl_id: str) -> str:
     return row_id
 
 
+def _reply(details: dict[str, Any], created_at_ms: int) -> dict[str, Any]:
+    if "reply" in details:
+        return dict(details["reply"])
+    old = details.get("completion") or {}  # an OpenAI ``chat.completion`` object
+    choice = (old.get("choices") or [{}])[0]
+    usage = old.get("usage") or {}
+    return {
+        "content": (choice.get("message") or {}).get("content") or "",
+        "finish_reason": choice.get("finish_reason") or "stop",
+        "prompt_tokens": usage.get("prompt_tokens", 0),
+        "completion_tokens": usage.get("completion_tokens", 0),
+        "created": old.get("created", created_at_ms // 1000),
+    }
+
+
 def _stored(item: history.HistoryItem) -> StoredCompletion:
     details = item.details.reveal() if item.details is not None else {}
     return StoredCompletion(
         id=completion_id(item.request_id),
         model_id=item.model_id,
         created_at_ms=item.created_at_ms,
-        completion=Sensitive(dict(details.get("completion") or {})),
+        reply=Sensitive(_reply(details, item.created_at_ms)),
         messages=Sensitive(list(details.get("messages") or [])),
     )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from sqlalchemy import delete as sa_delete
@@ -28,9 +28,9 @@ from sottovoce.store.schema import HistoryRow
 
 
 @dataclass(frozen=True)
-class NewHistoryItem:
-    workspace_id: str
-    request_id: str
+class HistoryContent:
+    """What a product keeps of one request: built by the product, handed to ``ctx.retain()``."""
+
     source: HistorySource
     model_id: str | None
     voice_id: str | None = None
@@ -43,6 +43,19 @@ class NewHistoryItem:
     """Request settings (numbers and enum values, never content)."""
     details: Sensitive[dict[str, Any]] | None = None
     """Content that is not the main text: alignments, words, dialogue turns, messages."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewHistoryItem(HistoryContent):
+    """A history item about to be saved: the content, whose it is and which request made it."""
+
+    workspace_id: str
+    request_id: str
+
+    @classmethod
+    def of(cls, content: HistoryContent, *, workspace_id: str, request_id: str) -> NewHistoryItem:
+        kept = {f.name: getattr(content, f.name) for f in fields(HistoryContent)}
+        return cls(workspace_id=workspace_id, request_id=request_id, **kept)
 
 
 @dataclass(frozen=True)

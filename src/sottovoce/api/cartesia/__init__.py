@@ -1,0 +1,29 @@
+"""The Cartesia surface: TTS bytes and SSE, file STT and voices, as the ``cartesia`` SDKs (4.x
+and the older 2.x) call them.
+
+Keys come as ``Authorization: Bearer`` (4.x), ``X-API-Key`` (2.x) or the ``api_key`` query
+parameter (sockets); errors carry Cartesia's ``error_code``, ``title`` and ``message``.
+"""
+
+from __future__ import annotations
+
+from sottovoce.api import keys
+from sottovoce.api.cartesia import probes, stt, tts, voices
+from sottovoce.api.cartesia.errors import error_shape
+from sottovoce.api.surface import Surface
+
+SURFACE = Surface(
+    name="cartesia",
+    routers=(tts.router, stt.router, voices.router),
+    key_sources=(
+        keys.authorization("bearer"),
+        keys.header("x-api-key"),
+        keys.query("api_key"),
+        keys.message_field("api_key"),
+    ),
+    error_shape=error_shape,
+    probes=probes.PROBES,
+    content_free_routes=frozenset(
+        {("GET", "/voices"), ("GET", "/voices/"), ("GET", "/voices/{voice_id}")}
+    ),
+)

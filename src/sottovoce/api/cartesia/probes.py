@@ -1,0 +1,61 @@
+"""Audit probes for the Cartesia surface: TTS bytes and SSE (with ``save``), file STT."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sottovoce.audit.probe import Probe, ProbeClient, long_text, marked_wav, sampled_wav
+
+_RAW = {"container": "raw", "encoding": "pcm_s16le", "sample_rate": 16000}
+
+
+def _tts(client: ProbeClient) -> None:
+    name = "tts.cartesia"
+    headers = {**client.bearer, "Cartesia-Version": "2024-11-13"}
+
+    def body(text: str, **extra: Any) -> dict[str, Any]:
+        return {
+            "model_id": "sonic-2",
+            "transcript": text,
+            "voice": {"mode": "id", "id": "joe"},
+            "output_format": _RAW,
+            **extra,
+        }
+
+    case = client.marker(name, "bytes", retained=True)
+    client.send(case, "POST", "/tts/bytes", headers=headers, json=body(f"Hi {case.marker}."))
+    case = client.marker(name, "sse", retained=True)
+    client.send(case, "POST", "/tts/sse", headers=headers, json=body(f"Hi {case.marker}."))
+    case = client.marker(name, "save", retained=True)
+    saved = body(f"Hi {case.marker}.", save=True)
+    client.send(case, "POST", "/tts/bytes", headers=headers, json=saved)
+    case = client.marker(name, "bad_format")
+    bad = {**body(case.marker), "output_format": {"container": case.marker}}
+    client.send(case, "POST", "/tts/bytes", headers=headers, json=bad)
+    case = client.marker(name, "client_disconnect")
+    client.disconnect(case, "/tts/sse", headers=headers, json=body(long_text(case.marker)))
+
+
+def _stt(client: ProbeClient) -> None:
+    url = "/stt"
+    samples = client.marker("stt.files", "cartesia.raw_samples", audio=True, retained=True)
+    files = {"file": ("speech.wav", sampled_wav(samples.marker), "audio/wav")}
+    client.send(samples, "POST", url, data={"model": "ink-whisper"}, files=files)
+    for path in ("success", "corrupt_audio", "unknown_model", "bad_language"):
+        case = client.marker("stt.files", f"cartesia.{path}", retained=path == "success")
+        audio = marked_wav(case.marker)
+        fields = {"model": "ink-whisper", "prompt": case.marker}
+        if path == "corrupt_audio":
+            audio = b"\0not audio " + case.marker.encode() * 50
+        elif path == "unknown_model":
+            fields["model"] = case.marker
+        elif path == "bad_language":
+            fields["language"] = case.marker
+        files = {"file": (f"{case.marker}.wav", audio, "audio/wav")}
+        client.send(case, "POST", url, files=files, data=fields)
+
+
+PROBES = (
+    Probe("tts.cartesia", (("POST", "/tts/bytes"), ("POST", "/tts/sse")), _tts),
+    Probe("stt.files", (("POST", "/stt"),), _stt),
+)

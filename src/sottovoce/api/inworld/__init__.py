@@ -1,0 +1,22 @@
+"""The Inworld surface: text-to-speech (one reply and streamed) and voices, as the
+``inworld-tts`` SDK calls them with ``base_url="http://host:port"``.
+
+Keys come as ``Authorization: Basic`` (the key as given, or base64 ``user:key``); errors are
+Inworld's gRPC status ``{"code", "message", "details"}``.
+"""
+
+from __future__ import annotations
+
+from sottovoce.api import keys
+from sottovoce.api.inworld import probes, tts, voices
+from sottovoce.api.inworld.errors import error_shape
+from sottovoce.api.surface import Surface
+
+SURFACE = Surface(
+    name="inworld",
+    routers=(tts.router, voices.router),
+    key_sources=(keys.authorization("basic", decode=keys.basic_credential),),
+    error_shape=error_shape,
+    probes=probes.PROBES,
+    content_free_routes=frozenset({("GET", "/tts/v1/voices"), ("GET", "/voices/v1/voices")}),
+)

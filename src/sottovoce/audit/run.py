@@ -1,0 +1,139 @@
+"""``sottovoce audit``: proof, on the operator's own deployment, that ZDR requests leave nothing.
+
+The audit creates a scratch ZDR workspace, sends unique canaries through every content endpoint
+(the probes each surface declares: the success path and each failure path), then searches every
+place the server persists (:mod:`sottovoce.audit.search`) for them. It then runs the same
+probes once more with retention on, as a negative control: that run's markers must show up in
+history (decrypted with the server's keys), and nowhere else, or the search is not proving
+anything. Scratch workspaces are deleted at the end, which crypto-shreds the control's content.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+
+from sottovoce.audit.probe import Case, Probe, ProbeClient
+from sottovoce.audit.search import Finding, search
+from sottovoce.audit.server import Target
+from sottovoce.privacy.policy import Plan
+from sottovoce.store import keys, workspaces
+from sottovoce.store.db import Store
+from sottovoce.store.workspace_deletion import delete_workspace
+
+HISTORY_PLACE = "(decrypted)"
+
+
+@dataclass
+class CaseResult:
+    run: str
+    probe: str
+    path: str
+    status: int | None
+    leaks: list[str]
+    expected_in_history: bool
+    found_in_history: bool
+
+
+@dataclass
+class AuditReport:
+    ok: bool
+    results: list[CaseResult]
+    control_found: int
+    places_searched: int
+    problems: list[str]
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@contextlib.contextmanager
+def scratch_workspace(store: Store, zdr: bool) -> Iterator[tuple[str, str]]:
+    with store.session() as s:
+        ws = workspaces.create(s, f"audit-{'zdr' if zdr else 'control'}", Plan.ENTERPRISE, zdr)
+        # Both keep input audio when allowed: under ZDR it must still be dropped, and in the
+        # control it puts the STT canaries where the search must find them.
+        workspaces.update(s, ws.id, {"keep_input_audio": True}, actor="audit")
+        secret = keys.create(s, ws.id, is_admin=True).secret
+    try:
+        yield ws.id, secret
+    finally:
+        with store.session() as s:
+            delete_workspace(s, ws.id, keep_billing_totals=False)
+        store.checkpoint()
+
+
+def run_probes(
+    target: Target, api_key: str, run_name: str, probes: list[Probe], tick: Callable[[str], None]
+) -> list[Case]:
+    client = ProbeClient(target.url, api_key, run_name)
+    try:
+        for probe in probes:
+            tick(f"{run_name}: {probe.name}")
+            probe.run(client)
+    finally:
+        client.close()
+    return client.cases
+
+
+def audit(
+    target: Target, probes: list[Probe], tick: Callable[[str], None] = lambda _name: None
+) -> AuditReport:
+    """Run the probes under ZDR and as the negative control, then search every place."""
+    with (
+        scratch_workspace(target.store, zdr=True) as (_, zdr_key),
+        scratch_workspace(target.store, zdr=False) as (_, control_key),
+    ):
+        zdr_cases = run_probes(target, zdr_key, "zdr", probes, tick)
+        control_cases = run_probes(target, control_key, "control", probes, tick)
+        time.sleep(0.5)  # usage records are written just after each response
+        target.store.checkpoint()
+        cases = zdr_cases + control_cases
+        findings = search(
+            target.places,
+            [c.marker for c in cases if not c.audio],
+            [c.marker for c in cases if c.audio],
+        )
+        places_searched = sum(1 for _ in target.places.contents())
+    report = _report(zdr_cases, control_cases, findings, places_searched)
+    for private in target.private_dirs:
+        spilled = sorted(str(p.relative_to(private)) for p in private.rglob("*"))
+        if spilled:
+            report.problems.append(f"the server wrote files in {private}: {', '.join(spilled)}")
+            report.ok = False
+    return report
+
+
+def _report(
+    zdr_cases: list[Case], control_cases: list[Case], findings: list[Finding], places: int
+) -> AuditReport:
+    by_marker: dict[str, list[Finding]] = {}
+    for finding in findings:
+        by_marker.setdefault(finding.marker, []).append(finding)
+    results: list[CaseResult] = []
+    problems: list[str] = []
+    control_found = 0
+    for run, cases in (("zdr", zdr_cases), ("control", control_cases)):
+        for case in cases:
+            hits = by_marker.get(case.marker, [])
+            in_history = any(HISTORY_PLACE in f.place for f in hits)
+            # Under ZDR nothing may be found anywhere; with retention on, only in history.
+            leaks = [
+                f"{f.place} [{f.form}]"
+                for f in hits
+                if run == "zdr" or HISTORY_PLACE not in f.place
+            ]
+            expected = run == "control" and case.retained_if_allowed
+            if leaks:
+                problems.append(f"{run} {case.probe} {case.path}: found in {', '.join(leaks)}")
+            if expected and not in_history:
+                problems.append(f"control {case.probe} {case.path}: not found in history")
+            control_found += int(run == "control" and in_history)
+            results.append(
+                CaseResult(run, case.probe, case.path, case.status, leaks, expected, in_history)
+            )
+    if control_found == 0:
+        problems.append("the negative control found nothing: the search proves nothing")
+    return AuditReport(not problems, results, control_found, places, problems)

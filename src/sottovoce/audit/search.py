@@ -1,0 +1,112 @@
+"""Where the audit looks: every place a server could persist content.
+
+Markers are searched in every form :mod:`sottovoce.audit.markers` knows. Places: every file
+under the data directory (database, WAL, journal, key store, backups), the server's TMPDIR
+and HOME (or, for a server the audit did not start, the files of the home directory's caches
+written since the audit began), configured log files, the PostgreSQL data directory when given,
+the captured log stream, and history content decrypted with the server's own keys (at rest it
+is ciphertext, so that is where retained content shows, and where a leak into history would
+hide).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sottovoce.audit.markers import audio_marker_forms, text_marker_forms
+from sottovoce.store import history, workspaces
+from sottovoce.store.db import Store
+from sottovoce.store.history import HistoryFilter
+
+
+@dataclass
+class Places:
+    """What to search, and how to open the server's history."""
+
+    directories: list[Path] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+    streams: dict[str, bytes | bytearray] = field(default_factory=dict)
+    """Captured output, by name (e.g. the server's stderr)."""
+    store: Store | None = None
+    recent: list[Path] = field(default_factory=list)
+    """Directories too large to read whole (a home directory's caches): only the files
+    modified since ``since`` are read."""
+    since: float = 0.0
+
+    def _files(self) -> Iterator[Path]:
+        seen: set[Path] = set()
+        for directory in self.directories:
+            if directory.is_dir():
+                for path in sorted(directory.rglob("*")):
+                    if path.is_file() and path not in seen:
+                        seen.add(path)
+                        yield path
+        for path in self.files:
+            if path.is_file() and path not in seen:
+                seen.add(path)
+                yield path
+        for directory in self.recent:
+            for path in _changed_since(directory, self.since):
+                if path not in seen:
+                    seen.add(path)
+                    yield path
+
+    def decrypted_history(self) -> Iterator[tuple[str, bytes]]:
+        if self.store is None:
+            return
+        with self.store.session() as s:
+            for ws in workspaces.list_all(s):
+                for item in history.list_page(s, ws.id, HistoryFilter(page_size=10**6)).items:
+                    blob = item.text.reveal().encode() if item.text is not None else b""
+                    if item.details is not None:
+                        blob += json.dumps(item.details.reveal()).encode()
+                    if item.has_audio:
+                        blob += history.get_audio(s, ws.id, item.id)[0].reveal()
+                    yield f"history:{item.id} (decrypted)", blob
+
+    def contents(self) -> Iterator[tuple[str, bytes | bytearray]]:
+        for path in self._files():
+            try:
+                yield str(path), path.read_bytes()
+            except OSError:  # a file that vanished or that we may not read is not a finding
+                continue
+        yield from self.streams.items()
+        yield from self.decrypted_history()
+
+
+def _changed_since(directory: Path, since: float) -> Iterator[Path]:
+    if not directory.is_dir():
+        return
+    for path in sorted(directory.rglob("*")):
+        try:
+            if path.is_file() and not path.is_symlink() and path.stat().st_mtime >= since:
+                yield path
+        except OSError:  # vanished while we looked
+            continue
+
+
+@dataclass(frozen=True)
+class Finding:
+    marker: str
+    place: str
+    form: str
+
+
+def search(
+    places: Places, markers: Iterable[str], audio_markers: Iterable[str] = ()
+) -> list[Finding]:
+    """Every (marker, place, form) found. Reads each place once, whatever the marker count."""
+    patterns: list[tuple[str, str, bytes]] = []
+    for marker in markers:
+        patterns += [(marker, name, form) for name, form in text_marker_forms(marker).items()]
+    for marker in audio_markers:
+        patterns += [(marker, name, form) for name, form in audio_marker_forms(marker).items()]
+    found: list[Finding] = []
+    for place, data in places.contents():
+        for marker, name, form in patterns:
+            if form in data:
+                found.append(Finding(marker, place, name))
+    return found

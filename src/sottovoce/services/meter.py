@@ -1,0 +1,49 @@
+"""The usage meter: filled in while a request or session runs, written when it ends.
+
+Every field is metadata (ids, enum values, counts): the stored usage record is built from it
+and has no field that could hold content.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sottovoce.privacy.eligibility import Product
+from sottovoce.privacy.policy import RetentionDecision
+
+
+@dataclass
+class UsageMeter:
+    request_id: str
+    started_at_ms: int
+    workspace_id: str | None = None
+    """Set once the request is authenticated; an unauthenticated request is not metered."""
+    key_id: str | None = None
+    product: Product | None = None
+    model_id: str | None = None
+    """A registry id only, never what the client typed."""
+    input_units: float = 0.0
+    input_unit: str | None = None
+    output_units: float = 0.0
+    output_unit: str | None = None
+    error_code: str | None = None
+    content_retained: bool = False
+    zero_retention: bool = False
+    retention_reason: str | None = None
+    workspace_deleted: bool = False
+    """The request deleted its own workspace: nothing of it may be written afterwards."""
+    cancelled: bool = False
+    """Set by a handler that saw its client go away (streams, WebSockets)."""
+
+    def record_decision(self, decision: RetentionDecision) -> None:
+        self.zero_retention = decision.zero_retention
+        self.retention_reason = decision.reason.value
+        # Whether content *was* retained is set by ctx.retain(); the decision only allows it.
+
+    def add_input(self, units: float, unit: str) -> None:
+        self.input_units += units
+        self.input_unit = unit
+
+    def add_output(self, units: float, unit: str) -> None:
+        self.output_units += units
+        self.output_unit = unit

@@ -1,0 +1,219 @@
+"""Text-to-speech, once for every surface: check, decide, synthesize, encode, retain.
+
+A surface turns its vendor's request into a :class:`SpeechAsk` and writes the events of
+:meth:`Speech.speak` (a whole text) or :meth:`Speech.speak_stream` (text that arrives in pieces,
+as an LLM writes it) in its vendor's shape. Everything that matters for privacy happens here
+once: the retention decision before any synthesis, history only when the decision allows it
+and only after the whole utterance was produced, and a usage record marked cancelled (with
+nothing else kept) when the client goes away mid-stream.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sottovoce.audio.encode import Encoder, encode_all
+from sottovoce.audio.formats import Codec, OutputFormat
+from sottovoce.engines.base import SynthesisRequest, Synthesizer
+from sottovoce.engines.text_split import complete_prefix
+from sottovoce.engines.voices import DEFAULT_VOICES, Voice
+from sottovoce.errors import InvalidRequest, SottovoceError, UnknownModel
+from sottovoce.privacy.eligibility import HistorySource
+from sottovoce.privacy.logging import log_event
+from sottovoce.privacy.policy import RequestFlags, Route
+from sottovoce.privacy.providers import Mode
+from sottovoce.privacy.sensitive import Sensitive
+from sottovoce.services.context import RequestContext
+from sottovoce.services.events import Audio, CharTimes, Done, Event, Failed
+from sottovoce.store.history import HistoryContent
+
+log = logging.getLogger("sottovoce.tts")
+
+DEFAULT_MODEL = "local/piper"
+SHORT_NAMES = {"piper": DEFAULT_MODEL}
+"""Our own short model names; vendors' model names are mapped by their surfaces."""
+
+
+@dataclass(frozen=True)
+class SpeechAsk:
+    """One speech request, whatever vendor shape it came in."""
+
+    output: OutputFormat
+    voice_id: str | None
+    model_id: str | None = None
+    """A registry id or short name; ``None``: the default model."""
+    speed: float = 1.0
+    flags: RequestFlags = field(default_factory=RequestFlags)
+    mode: Mode = Mode.SYNC
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    """Request settings kept with a history item (numbers and enum values, no content)."""
+
+
+def resolve_synthesizer(ctx: RequestContext, requested: str | None) -> Synthesizer:
+    """The engine for a model id: ours or a short name (404 ``model_not_found`` else)."""
+    name = (requested or "").strip() or DEFAULT_MODEL
+    name = SHORT_NAMES.get(name, name)
+    if not ctx.engines.knows(name):
+        raise UnknownModel(fields=("model_id",))
+    return ctx.engines.synthesizer(name)
+
+
+class Speech:
+    """One TTS request (or one utterance of a TTS socket): validated and decided on creation."""
+
+    def __init__(self, ctx: RequestContext, ask: SpeechAsk) -> None:
+        self.ctx = ctx
+        self.ask = ask
+        self.engine = resolve_synthesizer(ctx, ask.model_id)
+        low, high = self.engine.info.speed_range
+        if not low <= ask.speed <= high:
+            raise InvalidRequest(f"speed must be between {low:g} and {high:g}.", fields=("speed",))
+        self.voice: Voice = DEFAULT_VOICES.resolve(ask.voice_id)
+        ctx.usage.model_id = self.engine.info.model_id
+        self.decision = ctx.decide(ask.flags, Route(self.engine.info.provider, ask.mode))
+        self._spoken: list[str] = []
+        self._produced: list[bytes] = []
+
+    @property
+    def output(self) -> OutputFormat:
+        return self.ask.output
+
+    def speak(self, text: Sensitive[str] | None) -> AsyncIterator[Event]:
+        """The events for a whole text; an empty or too long text is refused here, before any
+        synthesis (so the surface can still answer with a clean error)."""
+        if text is None or not text.reveal().strip():
+            raise InvalidRequest("The text to speak is empty.", fields=("text",))
+        limit = self.ctx.settings.tts.max_text_chars
+        if text.size > limit:
+            raise InvalidRequest(f"The text is longer than {limit} characters.", fields=("text",))
+        self.ctx.usage.add_input(float(text.size), "characters")
+        return self._events(_once(text.reveal()), metered=True)
+
+    def speak_stream(self, pieces: AsyncIterator[Sensitive[str]]) -> AsyncIterator[Event]:
+        """The events for text that arrives in pieces: each complete clause is spoken as soon
+        as it is there, while later text is still arriving; the rest when the pieces end."""
+        limit = self.ctx.settings.tts
+        texts = _clauses(pieces, limit.max_chunk_chars, limit.max_text_chars)
+        return self._events(texts, metered=False)
+
+    async def _events(self, texts: AsyncIterator[str], *, metered: bool) -> AsyncIterator[Event]:
+        encoder = Encoder(self.output, self.engine.sample_rate)
+        offset = 0.0
+        finished = False
+        started = time.perf_counter()
+        try:
+            async for text in texts:
+                if not metered:
+                    self.ctx.usage.add_input(float(len(text)), "characters")
+                if self.decision.retain:
+                    self._spoken.append(text)
+                request = SynthesisRequest(
+                    text=Sensitive(text), voice_id=self.voice.voice_id, speed=self.ask.speed
+                )
+                async for chunk in self.engine.synthesize(request):
+                    pcm = chunk.pcm.reveal()
+                    if offset == 0.0 and pcm:
+                        ttfb_ms = int((time.perf_counter() - started) * 1000)
+                        log_event(log, "tts.first_chunk", ttfb_ms=ttfb_ms)
+                    alignment = _shifted(chunk.alignment, offset)
+                    offset += len(pcm) / 2 / chunk.sample_rate
+                    yield self._audio(encoder.feed(pcm), alignment)
+            tail = encoder.finish()
+            self.ctx.usage.add_output(round(offset, 3), "audio_seconds")
+            if self.decision.retain:
+                await self._retain(tail)
+            finished = True
+            yield self._audio(tail, None)
+            yield Done()
+        except SottovoceError as exc:
+            self.ctx.usage.error_code = exc.code
+            yield Failed(exc)
+        finally:
+            if not finished:
+                encoder.close()
+                if self.ctx.usage.error_code is None:
+                    self.ctx.usage.cancelled = True
+            self._produced.clear()
+            self._spoken.clear()
+
+    def _audio(self, data: bytes, alignment: CharTimes | None) -> Audio:
+        if self.decision.retain:
+            self._produced.append(data)
+        return Audio(Sensitive(data), Sensitive(alignment) if alignment else None)
+
+    async def _retain(self, tail: bytes) -> None:
+        audio = b"".join([*self._produced, tail])
+        if self.output.codec is Codec.WAV:
+            audio = whole_wav(self.output, audio)
+        await self.ctx.retain(
+            HistoryContent(
+                source=HistorySource.TTS,
+                model_id=self.engine.info.model_id,
+                voice_id=self.voice.voice_id,
+                voice_name=self.voice.name,
+                text=Sensitive("".join(self._spoken)),
+                audio=Sensitive(audio),
+                content_type=self.output.media_type,
+                output_format=self.output.name or self.output.codec.value,
+                settings={"speed": self.ask.speed, **self.ask.settings},
+            )
+        )
+
+
+def whole_wav(fmt: OutputFormat, streamed: bytes) -> bytes:
+    """A streamed WAV (length unknown in its header) rewritten with its exact length."""
+    return encode_all(fmt, fmt.sample_rate, [streamed[44:]])
+
+
+async def collect(events: AsyncIterator[Event], fmt: OutputFormat) -> tuple[bytes, CharTimes]:
+    """The whole audio (a WAV with its exact length) and the whole alignment, raising the
+    error of a failure: for the endpoints that answer in one reply."""
+    parts: list[bytes] = []
+    alignment: list[tuple[str, float, float]] = []
+    async for event in events:
+        if isinstance(event, Failed):
+            raise event.error
+        if isinstance(event, Audio):
+            parts.append(event.data.reveal())
+            if event.alignment is not None:
+                alignment.extend(event.alignment.reveal())
+    body = b"".join(parts)
+    if fmt.codec is Codec.WAV:
+        body = whole_wav(fmt, body)
+    return body, tuple(alignment)
+
+
+def _shifted(alignment: Sensitive[CharTimes] | None, offset: float) -> CharTimes:
+    """An engine chunk's alignment (chunk-local seconds) moved to the stream's time."""
+    return tuple(
+        (ch, round(s + offset, 4), round(e + offset, 4))
+        for ch, s, e in (alignment.reveal() if alignment else ())
+    )
+
+
+async def _once(text: str) -> AsyncIterator[str]:
+    yield text
+
+
+async def _clauses(
+    pieces: AsyncIterator[Sensitive[str]], max_chunk_chars: int, max_buffer_chars: int
+) -> AsyncIterator[str]:
+    """Complete clauses of the text as it arrives; what is left when the pieces end."""
+    buffer = ""
+    async for piece in pieces:
+        buffer += piece.reveal()
+        if len(buffer) > max_buffer_chars:
+            raise InvalidRequest(
+                f"More than {max_buffer_chars} characters are waiting to be spoken.",
+                fields=("text",),
+            )
+        ready = complete_prefix(buffer, max_chars=max_chunk_chars)
+        if ready and buffer[:ready].strip():
+            yield buffer[:ready]
+            buffer = buffer[ready:]
+    if buffer.strip():
+        yield buffer
