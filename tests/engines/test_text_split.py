@@ -2,7 +2,7 @@
 
 import pytest
 
-from sottovoce.engines.text_split import split_text
+from sottovoce.engines.text_split import complete_prefix, split_text
 
 FOX = "The quick brown fox jumps over the lazy dog."
 
@@ -55,3 +55,24 @@ def test_blank_text_gives_no_pieces(text: str) -> None:
 def test_punctuation_only_pieces_join_a_neighbour() -> None:
     out = pieces("Wait... ! Go on.", first_words=0)
     assert all(any(ch.isalnum() for ch in p) for p in out)
+
+
+@pytest.mark.parametrize(
+    ("text", "ready"),
+    [
+        ("Hello there", 0),  # nothing complete yet
+        ("Hello there.", 0),  # a full stop may still be "..." or an abbreviation's
+        ("Hello there. How", len("Hello there.")),
+        ("Well, then", len("Well,")),
+        ("First. Second, third", len("First. Second,")),
+        ("Dr. Smith is", 0),  # an abbreviation is not the end of a sentence
+    ],
+)
+def test_complete_prefix_waits_for_a_boundary_that_cannot_grow(text: str, ready: int) -> None:
+    assert complete_prefix(text, max_chars=100) == ready
+
+
+def test_complete_prefix_cuts_a_long_run_at_its_last_word() -> None:
+    text = "word " * 30 + "unfinished"
+    assert complete_prefix(text, max_chars=100) == text.rindex("unfinished")
+    assert complete_prefix("x" * 300, max_chars=100) == 0  # one word: nothing to cut at
