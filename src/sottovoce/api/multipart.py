@@ -16,6 +16,7 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
+from sottovoce.api import params
 from sottovoce.config import Settings
 from sottovoce.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 from sottovoce.privacy.sensitive import Sensitive
@@ -56,29 +57,12 @@ class MemoryForm:
 
     def flag(self, name: str, default: bool) -> bool:
         """A true/false field (``"null"`` and empty mean: not sent)."""
-        value = self.get(name)
-        if value is None or value in ("", "null"):
-            return default
-        if value.lower() in ("true", "1"):
-            return True
-        if value.lower() in ("false", "0"):
-            return False
-        raise InvalidRequest(f"'{name}' must be true or false.", fields=[name])
+        value = params.flag(self.get(name), name)
+        return default if value is None else value
 
     def number(self, name: str, low: float, high: float) -> float | None:
         """A number field within bounds, or ``None`` when not sent."""
-        value = self.get(name)
-        if value is None or value in ("", "null"):
-            return None
-        try:
-            number = float(value)
-        except ValueError:
-            number = float("nan")
-        if not low <= number <= high:
-            raise InvalidRequest(
-                f"'{name}' must be a number from {low:g} to {high:g}.", fields=[name]
-            )
-        return number
+        return params.number(self.get(name), name, low, high)
 
 
 @dataclass

@@ -132,3 +132,29 @@ def sampled_wav(marker: str) -> bytes:
         wav.setframerate(AUDIO_MARKER_SAMPLE_RATE)
         wav.writeframes(audio_marker_pcm(marker))
     return buffer.getvalue()
+
+
+def stt_file_cases(
+    client: ProbeClient, surface: str, url: str, model: tuple[str, str], language_field: str
+) -> None:
+    """The file-transcription paths of one surface (probe ``stt.files``): the marker rides in
+    the audio (its metadata, and as raw samples in a case of its own), the file name and the
+    form fields; then corrupt audio, an unknown model and a bad language. With retention on,
+    the workspace keeps input audio, so the success paths' markers must reach history."""
+    model_field, model_name = model
+    fields = {model_field: model_name}
+    samples = client.marker("stt.files", f"{surface}.raw_samples", audio=True, retained=True)
+    upload = {"file": ("speech.wav", sampled_wav(samples.marker), "audio/wav")}
+    client.send(samples, "POST", url, data=fields, files=upload)
+    for path in ("success", "corrupt_audio", "unknown_model", "bad_language"):
+        case = client.marker("stt.files", f"{surface}.{path}", retained=path == "success")
+        audio = marked_wav(case.marker)
+        sent = {**fields, "prompt": case.marker}
+        if path == "corrupt_audio":
+            audio = b"\0not audio " + case.marker.encode() * 50
+        elif path == "unknown_model":
+            sent[model_field] = case.marker
+        elif path == "bad_language":
+            sent[language_field] = case.marker
+        upload = {"file": (f"{case.marker}.wav", audio, "audio/wav")}
+        client.send(case, "POST", url, files=upload, data=sent)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sottovoce.audit.probe import Probe, ProbeClient, long_text, marked_wav, sampled_wav
+from sottovoce.audit.probe import Probe, ProbeClient, long_text, stt_file_cases
 
 _RAW = {"container": "raw", "encoding": "pcm_s16le", "sample_rate": 16000}
 
@@ -37,22 +37,7 @@ def _tts(client: ProbeClient) -> None:
 
 
 def _stt(client: ProbeClient) -> None:
-    url = "/stt"
-    samples = client.marker("stt.files", "cartesia.raw_samples", audio=True, retained=True)
-    files = {"file": ("speech.wav", sampled_wav(samples.marker), "audio/wav")}
-    client.send(samples, "POST", url, data={"model": "ink-whisper"}, files=files)
-    for path in ("success", "corrupt_audio", "unknown_model", "bad_language"):
-        case = client.marker("stt.files", f"cartesia.{path}", retained=path == "success")
-        audio = marked_wav(case.marker)
-        fields = {"model": "ink-whisper", "prompt": case.marker}
-        if path == "corrupt_audio":
-            audio = b"\0not audio " + case.marker.encode() * 50
-        elif path == "unknown_model":
-            fields["model"] = case.marker
-        elif path == "bad_language":
-            fields["language"] = case.marker
-        files = {"file": (f"{case.marker}.wav", audio, "audio/wav")}
-        client.send(case, "POST", url, files=files, data=fields)
+    stt_file_cases(client, "cartesia", "/stt", ("model", "ink-whisper"), "language")
 
 
 PROBES = (

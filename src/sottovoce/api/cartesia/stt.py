@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from sottovoce.api.cartesia import aliases
+from sottovoce.api.cartesia.aliases import ALIASES
 from sottovoce.api.deps import Flags, context
 from sottovoce.api.multipart import read_upload
 from sottovoce.audio.pcm import PcmEncoding
@@ -42,7 +42,7 @@ async def stt(
     ask = FileAsk(
         audio=upload.data,
         content_type=upload.content_type,
-        model=aliases.stt_model(form.get("model")),
+        model=ALIASES.stt_model(form.get("model")),
         flags=flags,
         language=form.get("language") or None,
         word_timestamps=True,

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from sottovoce.api.cartesia import aliases
+from sottovoce.api.cartesia.aliases import ALIASES
 from sottovoce.api.cartesia.errors import error_fields
 from sottovoce.api.cartesia.formats import output_format
 from sottovoce.api.deps import Flags, context
@@ -80,8 +80,8 @@ def _speech(
     voice = body.voice if isinstance(body.voice, str) else body.voice.id
     ask = SpeechAsk(
         output=fmt,
-        voice_id=aliases.voice(voice),
-        model_id=aliases.tts_model(body.model_id),
+        voice_id=ALIASES.voice(voice),
+        model_id=ALIASES.tts_model(body.model_id),
         speed=_speed(body),
         flags=RequestFlags(enable_logging=flags.enable_logging, save=bool(body.save)),
         mode=mode,

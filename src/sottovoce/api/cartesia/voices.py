@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from sottovoce.api.cartesia import aliases
+from sottovoce.api.cartesia.aliases import ALIASES
 from sottovoce.api.deps import context
 from sottovoce.engines.voices import DEFAULT_VOICES, Voice
 from sottovoce.errors import UnknownVoice
@@ -70,7 +70,7 @@ async def get_voice(voice_id: str, ctx: CatalogueContext) -> dict[str, Any]:
     voice = DEFAULT_VOICES.get(voice_id)
     if voice is None:
         try:
-            voice = DEFAULT_VOICES.resolve(aliases.voice(voice_id))
+            voice = DEFAULT_VOICES.resolve(ALIASES.voice(voice_id))
         except UnknownVoice:
             raise UnknownVoice(fields=("id",)) from None
     return voice_shape(voice)

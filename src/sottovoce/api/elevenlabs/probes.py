@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 
-from sottovoce.audit.probe import Probe, ProbeClient, long_text, marked_wav, sampled_wav
+from sottovoce.audit.probe import Probe, ProbeClient, long_text, marked_wav, stt_file_cases
 
 TTS_ROUTES = (
     ("POST", "/v1/text-to-speech/{voice_id}"),
@@ -56,25 +56,8 @@ def _tts(client: ProbeClient) -> None:
 
 
 def _stt_files(client: ProbeClient) -> None:
-    """The marker rides in the audio (its metadata, and as raw samples in a second case), the
-    file name and the form fields. With retention on, the workspace keeps input audio, so the
-    success path's markers must reach history."""
     url = "/v1/speech-to-text"
-    samples = client.marker("stt.files", "elevenlabs.raw_samples", audio=True, retained=True)
-    files = {"file": ("speech.wav", sampled_wav(samples.marker), "audio/wav")}
-    client.send(samples, "POST", url, data={"model_id": "scribe_v1"}, files=files)
-    for path in ("success", "corrupt_audio", "unknown_model", "bad_language"):
-        case = client.marker("stt.files", f"elevenlabs.{path}", retained=path == "success")
-        audio = marked_wav(case.marker)
-        fields = {"model_id": "scribe_v1", "prompt": case.marker}
-        if path == "corrupt_audio":
-            audio = b"\0not audio " + case.marker.encode() * 50
-        elif path == "unknown_model":
-            fields["model_id"] = case.marker
-        elif path == "bad_language":
-            fields["language_code"] = case.marker
-        files = {"file": (f"{case.marker}.wav", audio, "audio/wav")}
-        client.send(case, "POST", url, files=files, data=fields)
+    stt_file_cases(client, "elevenlabs", url, ("model_id", "scribe_v1"), "language_code")
     for style in ("separate", "combined"):
         case = client.marker("stt.files", f"elevenlabs.multi_channel_{style}", retained=True)
         fields = {

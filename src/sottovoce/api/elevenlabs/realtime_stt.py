@@ -21,8 +21,9 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from sottovoce.api import params
 from sottovoce.api.deps import authenticate_websocket, meter_of
-from sottovoce.api.elevenlabs import aliases
+from sottovoce.api.elevenlabs.aliases import ALIASES
 from sottovoce.audio.pcm import PcmEncoding
 from sottovoce.engines.base import StreamOptions
 from sottovoce.errors import (
@@ -75,25 +76,8 @@ def error_message(exc: SottovoceError) -> dict[str, Any]:
 
 
 def _number(query: Mapping[str, str], name: str, low: float, high: float, default: float) -> float:
-    raw = query.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = float("nan")
-    if not low <= value <= high:
-        raise InvalidRequest(f"'{name}' must be from {low:g} to {high:g}.", fields=[name])
-    return value
-
-
-def _flag(query: Mapping[str, str], name: str) -> bool | None:
-    raw = query.get(name)
-    if raw is None or raw == "":
-        return None
-    if raw.lower() not in ("true", "false"):
-        raise InvalidRequest(f"'{name}' must be true or false.", fields=[name])
-    return raw.lower() == "true"
+    value = params.number(query.get(name), name, low, high)
+    return default if value is None else value
 
 
 def session_ask(query: Mapping[str, str]) -> tuple[LiveAsk, dict[str, Any]]:
@@ -104,7 +88,7 @@ def session_ask(query: Mapping[str, str]) -> tuple[LiveAsk, dict[str, Any]]:
     strategy = query.get("commit_strategy") or "manual"
     if strategy not in ("manual", "vad"):
         raise InvalidRequest("'commit_strategy' must be manual or vad.", fields=["commit_strategy"])
-    timestamps = bool(_flag(query, "include_timestamps"))
+    timestamps = bool(params.flag(query.get("include_timestamps"), "include_timestamps"))
     options = StreamOptions(
         word_timestamps=timestamps,
         language=query.get("language_code") or None,
@@ -114,11 +98,11 @@ def session_ask(query: Mapping[str, str]) -> tuple[LiveAsk, dict[str, Any]]:
         min_speech_seconds=_number(query, "min_speech_duration_ms", 50, 2000, 100) / 1000,
     )
     _number(query, "min_silence_duration_ms", 50, 2000, 100)
-    enable_logging = _flag(query, "enable_logging")
+    enable_logging = params.flag(query.get("enable_logging"), "enable_logging")
     model_id = query.get("model_id") or "scribe_v2_realtime"
     rate, encoding = AUDIO_FORMATS[audio_format]
     ask = LiveAsk(
-        model=aliases.stt_model(model_id),
+        model=ALIASES.stt_model(model_id),
         sample_rate=rate,
         encoding=encoding,
         options=options,

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from sottovoce.api.deps import Flags, context
-from sottovoce.api.elevenlabs import aliases
+from sottovoce.api.elevenlabs.aliases import ALIASES
 from sottovoce.api.multipart import read_upload
 from sottovoce.audio.pcm import PcmEncoding
 from sottovoce.engines.base import Transcript, Word
@@ -116,7 +116,7 @@ async def speech_to_text(
     ask = FileAsk(
         audio=upload.data,
         content_type=upload.content_type,
-        model=aliases.stt_model(form.get("model_id")),
+        model=ALIASES.stt_model(form.get("model_id")),
         flags=flags,
         language=form.get("language_code") or None,
         word_timestamps=granularity != "none",

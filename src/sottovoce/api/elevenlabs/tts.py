@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -17,7 +19,7 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from sottovoce.api.deps import Flags, context
-from sottovoce.api.elevenlabs import aliases
+from sottovoce.api.elevenlabs.aliases import ALIASES
 from sottovoce.api.elevenlabs.formats import output_format
 from sottovoce.api.streaming import stream_events
 from sottovoce.privacy.eligibility import Product
@@ -30,8 +32,18 @@ from sottovoce.services.tts import Speech, SpeechAsk, collect
 
 router = APIRouter(prefix="/v1/text-to-speech", tags=["ElevenLabs: text to speech"])
 TtsContext = Annotated[RequestContext, Depends(context(Product.TTS))]
-OutputFormatQuery = Annotated[str | None, Query(max_length=40)]
-LatencyQuery = Annotated[int | None, Query(ge=0, le=4)]
+
+
+@dataclass
+class TtsQuery:
+    """The query of every TTS route (``enable_logging`` is read as the retention flags)."""
+
+    output_format: Annotated[str | None, Query(max_length=40)] = None
+    optimize_streaming_latency: Annotated[int | None, Query(ge=0, le=4)] = None
+    """Accepted; the local engine's first chunk is always as short as it can be."""
+
+
+Params = Annotated[TtsQuery, Depends()]
 
 
 class VoiceSettings(BaseModel):
@@ -70,14 +82,39 @@ def speech(
     kept = {k: v for k, v in vs.model_dump().items() if v is not None and k != "speed"}
     ask = SpeechAsk(
         output=output_format(output),
-        voice_id=aliases.voice(voice_id),
-        model_id=aliases.tts_model(model_id),
+        voice_id=ALIASES.voice(voice_id),
+        model_id=ALIASES.tts_model(model_id),
         speed=vs.speed if vs.speed is not None else 1.0,
         flags=flags,
         mode=mode,
         settings=kept,
     )
     return Speech(ctx, ask)
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One route's request: the product, decided, and the text it will speak."""
+
+    speech: Speech
+    text: Sensitive[str]
+
+    def events(self) -> AsyncIterator[Event]:
+        return self.speech.speak(self.text)
+
+
+def utterance(mode: Mode) -> Callable[..., Awaitable[Utterance]]:
+    async def dependency(
+        voice_id: str, body: TtsBody, ctx: TtsContext, flags: Flags, query: Params
+    ) -> Utterance:
+        vs, output = body.voice_settings, query.output_format
+        return Utterance(speech(ctx, voice_id, vs, body.model_id, output, flags, mode), body.text)
+
+    return dependency
+
+
+OneReply = Annotated[Utterance, Depends(utterance(Mode.SYNC))]
+Streamed = Annotated[Utterance, Depends(utterance(Mode.STREAMING))]
 
 
 def alignment(chars: CharTimes) -> dict[str, list[Any]]:
@@ -109,45 +146,19 @@ def _timestamped_line(event: Event) -> bytes | None:
 
 
 @router.post("/{voice_id}")
-async def convert(
-    voice_id: str,
-    body: TtsBody,
-    ctx: TtsContext,
-    flags: Flags,
-    output_format: OutputFormatQuery = None,
-    optimize_streaming_latency: LatencyQuery = None,
-) -> Response:
-    tts = speech(ctx, voice_id, body.voice_settings, body.model_id, output_format, flags, Mode.SYNC)
-    audio, _ = await collect(tts.speak(body.text), tts.output)
-    return Response(content=audio, media_type=tts.output.media_type)
+async def convert(tts: OneReply) -> Response:
+    audio, _ = await collect(tts.events(), tts.speech.output)
+    return Response(content=audio, media_type=tts.speech.output.media_type)
 
 
 @router.post("/{voice_id}/stream")
-async def stream(
-    voice_id: str,
-    body: TtsBody,
-    ctx: TtsContext,
-    flags: Flags,
-    output_format: OutputFormatQuery = None,
-    optimize_streaming_latency: LatencyQuery = None,
-) -> StreamingResponse:
-    tts = speech(
-        ctx, voice_id, body.voice_settings, body.model_id, output_format, flags, Mode.STREAMING
-    )
-    return await stream_events(tts.speak(body.text), _audio_bytes, tts.output.media_type)
+async def stream(tts: Streamed) -> StreamingResponse:
+    return await stream_events(tts.events(), _audio_bytes, tts.speech.output.media_type)
 
 
 @router.post("/{voice_id}/with-timestamps")
-async def convert_with_timestamps(
-    voice_id: str,
-    body: TtsBody,
-    ctx: TtsContext,
-    flags: Flags,
-    output_format: OutputFormatQuery = None,
-    optimize_streaming_latency: LatencyQuery = None,
-) -> Response:
-    tts = speech(ctx, voice_id, body.voice_settings, body.model_id, output_format, flags, Mode.SYNC)
-    audio, chars = await collect(tts.speak(body.text), tts.output)
+async def convert_with_timestamps(tts: OneReply) -> Response:
+    audio, chars = await collect(tts.events(), tts.speech.output)
     aligned = alignment(chars)
     payload = {
         "audio_base64": base64.b64encode(audio).decode(),
@@ -158,15 +169,5 @@ async def convert_with_timestamps(
 
 
 @router.post("/{voice_id}/stream/with-timestamps")
-async def stream_with_timestamps(
-    voice_id: str,
-    body: TtsBody,
-    ctx: TtsContext,
-    flags: Flags,
-    output_format: OutputFormatQuery = None,
-    optimize_streaming_latency: LatencyQuery = None,
-) -> StreamingResponse:
-    tts = speech(
-        ctx, voice_id, body.voice_settings, body.model_id, output_format, flags, Mode.STREAMING
-    )
-    return await stream_events(tts.speak(body.text), _timestamped_line, "application/x-ndjson")
+async def stream_with_timestamps(tts: Streamed) -> StreamingResponse:
+    return await stream_events(tts.events(), _timestamped_line, "application/x-ndjson")

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from sottovoce.api.deps import context
-from sottovoce.api.elevenlabs import aliases
+from sottovoce.api.elevenlabs.aliases import ALIASES
 from sottovoce.engines.base import ModelInfo
 from sottovoce.engines.voices import DEFAULT_VOICES, Voice
 from sottovoce.privacy.eligibility import Product
@@ -102,5 +102,5 @@ async def list_voices_v2(
 async def get_voice_v1(voice_id: str, ctx: CatalogueContext) -> dict[str, Any]:
     # Listed ids and the SDK examples' ids (``JBFqnCBsd6RMkjVDRZzb``) both work.
     return voice_shape(
-        DEFAULT_VOICES.get(voice_id) or DEFAULT_VOICES.resolve(aliases.voice(voice_id))
+        DEFAULT_VOICES.get(voice_id) or DEFAULT_VOICES.resolve(ALIASES.voice(voice_id))
     )

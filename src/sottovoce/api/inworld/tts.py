@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from sottovoce.api.deps import Flags, context
-from sottovoce.api.inworld import aliases
+from sottovoce.api.inworld.aliases import ALIASES
 from sottovoce.api.inworld.errors import status
 from sottovoce.api.inworld.formats import output_format
 from sottovoce.api.streaming import stream_events
@@ -67,8 +67,8 @@ def _speech(ctx: RequestContext, body: VoiceBody, flags: RequestFlags, mode: Mod
         )
     ask = SpeechAsk(
         output=output_format(config.audioEncoding, config.sampleRateHertz, config.bitRate),
-        voice_id=aliases.voice(body.voiceId),
-        model_id=aliases.tts_model(body.modelId),
+        voice_id=ALIASES.voice(body.voiceId),
+        model_id=ALIASES.tts_model(body.modelId),
         speed=config.speakingRate or 1.0,
         flags=flags,
         mode=mode,

@@ -9,8 +9,7 @@ from sottovoce.audit.probe import (
     Probe,
     ProbeClient,
     long_text,
-    marked_wav,
-    sampled_wav,
+    stt_file_cases,
 )
 
 
@@ -42,21 +41,7 @@ def _speech(client: ProbeClient) -> None:
 
 def _transcriptions(client: ProbeClient) -> None:
     url = "/v1/audio/transcriptions"
-    samples = client.marker("stt.files", "openai.raw_samples", audio=True, retained=True)
-    files = {"file": ("speech.wav", sampled_wav(samples.marker), "audio/wav")}
-    client.send(samples, "POST", url, data={"model": "whisper-1"}, files=files)
-    for path in ("success", "corrupt_audio", "unknown_model", "bad_language"):
-        case = client.marker("stt.files", f"openai.{path}", retained=path == "success")
-        audio = marked_wav(case.marker)
-        fields = {"model": "whisper-1", "prompt": case.marker}
-        if path == "corrupt_audio":
-            audio = b"\0not audio " + case.marker.encode() * 50
-        elif path == "unknown_model":
-            fields["model"] = case.marker
-        elif path == "bad_language":
-            fields["language"] = case.marker
-        files = {"file": (f"{case.marker}.wav", audio, "audio/wav")}
-        client.send(case, "POST", url, files=files, data=fields)
+    stt_file_cases(client, "openai", url, ("model", "whisper-1"), "language")
 
 
 def _chat(client: ProbeClient) -> None:

@@ -16,7 +16,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from sottovoce.api.deps import Flags, context
-from sottovoce.api.openai import aliases
+from sottovoce.api.openai.aliases import ALIASES
 from sottovoce.api.openai.formats import output_format
 from sottovoce.api.streaming import stream_events
 from sottovoce.privacy.eligibility import Product
@@ -53,8 +53,8 @@ async def speech(body: SpeechBody, ctx: TtsContext, flags: Flags) -> StreamingRe
         ctx,
         SpeechAsk(
             output=output_format(body.response_format),
-            voice_id=aliases.voice(voice),
-            model_id=aliases.tts_model(body.model),
+            voice_id=ALIASES.voice(voice),
+            model_id=ALIASES.tts_model(body.model),
             speed=body.speed,
             flags=flags,
             mode=Mode.STREAMING,

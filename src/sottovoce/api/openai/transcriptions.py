@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from sottovoce.api.deps import Flags, context
 from sottovoce.api.multipart import read_upload
-from sottovoce.api.openai import aliases
+from sottovoce.api.openai.aliases import ALIASES
 from sottovoce.engines.base import Transcript
 from sottovoce.errors import InvalidRequest
 from sottovoce.privacy.eligibility import Product
@@ -112,7 +112,7 @@ async def transcriptions(
     ask = FileAsk(
         audio=upload.data,
         content_type=upload.content_type,
-        model=aliases.stt_model(form.get("model")),
+        model=ALIASES.stt_model(form.get("model")),
         flags=flags,
         language=form.get("language") or None,
         word_timestamps="word" in granularities,

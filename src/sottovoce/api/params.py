@@ -1,0 +1,34 @@
+"""Reading one parameter sent as text (a form field, a socket's query): a true/false flag or a
+number within bounds. Errors name the parameter, never the value sent."""
+
+from __future__ import annotations
+
+from sottovoce.errors import InvalidRequest
+
+
+def _absent(raw: str | None) -> bool:
+    return raw is None or raw in ("", "null")
+
+
+def flag(raw: str | None, name: str) -> bool | None:
+    """``true``/``false`` (or ``1``/``0``); ``None`` when not sent."""
+    if raw is None or _absent(raw):
+        return None
+    if raw.lower() in ("true", "1"):
+        return True
+    if raw.lower() in ("false", "0"):
+        return False
+    raise InvalidRequest(f"'{name}' must be true or false.", fields=[name])
+
+
+def number(raw: str | None, name: str, low: float, high: float) -> float | None:
+    """A number from ``low`` to ``high``; ``None`` when not sent."""
+    if raw is None or _absent(raw):
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not low <= value <= high:
+        raise InvalidRequest(f"'{name}' must be a number from {low:g} to {high:g}.", fields=[name])
+    return value
