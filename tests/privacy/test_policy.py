@@ -10,6 +10,7 @@ from sottovoce.errors import (
     NotZdrEligible,
     ProviderNotCovered,
     RetentionRefused,
+    SaveRefusedUnderZdr,
     ZdrRequiresEnterprise,
     ZdrWithdrawn,
 )
@@ -208,3 +209,34 @@ def test_refusals_are_403_with_stable_codes() -> None:
         )
         == 4
     )
+
+
+def test_save_is_refused_under_zero_retention_and_an_opt_in_otherwise() -> None:
+    """Cartesia's ``save`` keeps the output as a feature: a retention path. Every workspace,
+    flag and product with ``save`` on: refused whenever zero retention applies, else kept."""
+    for ws, flags, product in itertools.product(WORKSPACES, FLAGS, list(Product)):
+        saving = RequestFlags(
+            enable_logging=flags.enable_logging,
+            store=flags.store,
+            agent_zero_retention=flags.agent_zero_retention,
+            save=True,
+        )
+        zero = _asks_zero_retention(ws, saving)
+        try:
+            decision = decide(ws, saving, product)
+        except SaveRefusedUnderZdr:
+            assert zero and ELIGIBILITY[product].zdr_eligible
+            continue
+        except (ZdrWithdrawn, NotZdrEligible):
+            assert zero
+            continue
+        assert not zero
+        assert decision.retain is (flags.store is not False)
+
+
+def test_save_refusal_is_a_403_with_its_own_code() -> None:
+    with pytest.raises(SaveRefusedUnderZdr) as info:
+        decide(ZDR, RequestFlags(save=True), Product.TTS)
+    assert (info.value.status, info.value.code) == (403, "save_refused_under_zdr")
+    decision = decide(OPEN, RequestFlags(save=True), Product.TTS)
+    assert (decision.retain, decision.reason) == (True, Reason.REQUEST_OPT_IN)
