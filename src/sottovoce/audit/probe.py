@@ -41,6 +41,8 @@ class Case:
     retained_if_allowed: bool
     """With retention on, this path's content is meant to reach history."""
     status: int | None = None
+    request_id: str | None = None
+    """The server's id for the request (its usage record is awaited before the search)."""
 
 
 @dataclass
@@ -76,13 +78,14 @@ class ProbeClient:
     def send(self, case: Case, method: str, url: str, **kwargs: Any) -> None:
         """One request; its status is the case's."""
         kwargs.setdefault("headers", self.auth)
-        case.status = self.http.request(method, url, **kwargs).status_code
+        response = self.http.request(method, url, **kwargs)
+        case.status, case.request_id = response.status_code, response.headers.get("request-id")
 
     def disconnect(self, case: Case, url: str, **kwargs: Any) -> None:
         """Start a streaming response, read its first bytes, and hang up."""
         kwargs.setdefault("headers", self.auth)
         with self.http.stream("POST", url, **kwargs) as response:
-            case.status = response.status_code
+            case.status, case.request_id = response.status_code, response.headers.get("request-id")
             for _chunk in response.iter_raw(1024):
                 break
 

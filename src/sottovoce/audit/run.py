@@ -19,7 +19,7 @@ from sottovoce.audit.probe import Case, Probe, ProbeClient
 from sottovoce.audit.search import Finding, search
 from sottovoce.audit.server import Target
 from sottovoce.privacy.policy import Plan
-from sottovoce.store import keys, workspaces
+from sottovoce.store import keys, usage, workspaces
 from sottovoce.store.db import Store
 from sottovoce.store.workspace_deletion import delete_workspace
 
@@ -78,17 +78,32 @@ def run_probes(
     return client.cases
 
 
+def _wait_for_usage(
+    store: Store, workspace_ids: list[str], cases: list[Case], timeout: float = 30
+) -> None:
+    """Wait until every probed request's usage record is written: the server writes it after
+    the response ends (or the client went away), and the search must come after that."""
+    wanted = {c.request_id for c in cases if c.request_id}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with store.session() as s:
+            seen = {r.request_id for w in workspace_ids for r in usage.query(s, w, limit=100_000)}
+        if wanted <= seen:
+            return
+        time.sleep(0.1)
+
+
 def audit(
     target: Target, probes: list[Probe], tick: Callable[[str], None] = lambda _name: None
 ) -> AuditReport:
     """Run the probes under ZDR and as the negative control, then search every place."""
     with (
-        scratch_workspace(target.store, zdr=True) as (_, zdr_key),
-        scratch_workspace(target.store, zdr=False) as (_, control_key),
+        scratch_workspace(target.store, zdr=True) as (zdr_id, zdr_key),
+        scratch_workspace(target.store, zdr=False) as (control_id, control_key),
     ):
         zdr_cases = run_probes(target, zdr_key, "zdr", probes, tick)
         control_cases = run_probes(target, control_key, "control", probes, tick)
-        time.sleep(0.5)  # usage records are written just after each response
+        _wait_for_usage(target.store, [zdr_id, control_id], zdr_cases + control_cases)
         target.store.checkpoint()
         cases = zdr_cases + control_cases
         findings = search(

@@ -86,6 +86,7 @@ def _stt_realtime(client: ProbeClient) -> None:
             while json.loads(ws.recv(timeout=120))["message_type"] != "committed_transcript":
                 pass
             case.status = 101
+            case.request_id = ws.response.headers.get("request-id") if ws.response else None
             if path == "abrupt_disconnect":
                 ws.send(json.dumps({"audio_base_64": audio}))
                 ws.socket.close()
