@@ -2,7 +2,39 @@
 
 Messages are written by us, never built from request content: a client gets its own field
 names back (``fields``), but never the values it sent, and the server log gets only the class
-and the code. Never classify an error by its message text.
+and the code. Never classify an error by its message text; a surface that writes errors in its
+own vocabulary (a socket's message type, a gRPC code) maps them by class.
+
+    SottovoceError                      500 internal_error
+    ├── InvalidRequest                  422 invalid_request
+    │   └── InvalidAudio                422 invalid_audio
+    ├── InvalidJson                     400 invalid_json
+    ├── ContextLengthExceeded           400 context_length_exceeded
+    ├── UnsupportedMediaType            415 unsupported_media_type
+    ├── PayloadTooLarge                 413 payload_too_large
+    │   ├── AudioTooLong                413 audio_too_long
+    │   │   └── SessionTimeLimit        413 session_time_limit_exceeded
+    │   └── ChunkTooLarge               413 chunk_size_exceeded
+    ├── Unauthorized                    401 unauthorized
+    ├── Forbidden                       403 forbidden
+    │   └── AdminRequired               403 admin_required
+    ├── NotFound                        404 not_found
+    │   └── RouteNotFound               404 route_not_found
+    ├── UnknownModel                    404 model_not_found
+    ├── UnknownVoice                    404 voice_not_found
+    ├── MethodNotAllowed                405 method_not_allowed
+    ├── Conflict                        409 conflict
+    ├── RetentionRefused                403 retention_refused (the policy will not serve it)
+    │   ├── ZdrRequiresEnterprise       403 zdr_requires_enterprise
+    │   ├── ZdrWithdrawn                403 zdr_withdrawn
+    │   ├── NotZdrEligible              403 not_zdr_eligible
+    │   ├── ProviderNotCovered          403 provider_not_covered
+    │   └── SaveRefusedUnderZdr         403 save_refused_under_zdr
+    ├── EngineFailed                    500 engine_error
+    ├── EngineUnavailable               503 engine_unavailable
+    ├── UpstreamFailed                  502 upstream_error
+    ├── UpstreamTimeout                 504 upstream_timeout
+    └── RetentionViolation              500 retention_violation (a bug, refused loudly)
 """
 
 from __future__ import annotations
