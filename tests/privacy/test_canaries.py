@@ -11,6 +11,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from sottovoce.errors import RetentionViolation
 from sottovoce.privacy.eligibility import HistorySource, Product
 from sottovoce.privacy.policy import RequestFlags, decide
 from sottovoce.privacy.sensitive import Sensitive
@@ -82,7 +83,7 @@ def test_a_zdr_decision_cannot_be_saved_to_history(
         model_id=None,
         text=Sensitive(marker),
     )
-    with pytest.raises(Exception, match="refused"), server.store.session() as s:
+    with pytest.raises(RetentionViolation), server.store.session() as s:
         history.save(s, decision, item)
     assert sweep(server, marker) == []
 
