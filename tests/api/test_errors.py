@@ -8,13 +8,10 @@ import pytest
 from tests.harness import Creds, RunningServer
 
 
-@pytest.fixture(scope="module")
-def small(start_server) -> RunningServer:  # type: ignore[no-untyped-def]
-    """A server with small body limits."""
-    server: RunningServer = start_server(
-        env={"SOTTOVOCE_LIMITS__MAX_BODY_BYTES": "4096", "SOTTOVOCE_LIMITS__MAX_JSON_BYTES": "1024"}
-    )
-    return server
+@pytest.fixture
+def small(limits_server: RunningServer) -> RunningServer:
+    """The server with small limits: a JSON body over 1 KB is too large."""
+    return limits_server
 
 
 def error_of(r: httpx.Response) -> dict:  # type: ignore[type-arg]

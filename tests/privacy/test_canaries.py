@@ -3,7 +3,8 @@
 Each test sends a unique marker through an endpoint (in bodies, query strings, paths, headers,
 on success and on error paths) and then searches every place the server persists: database
 file and WAL, captured stdout/stderr, the configured log file, the data directory and TMPDIR.
-The negative control proves the search finds a marker that was kept.
+The negative control proves the search finds a marker that was kept. The server logs at DEBUG
+(every test server does: see ``tests/harness.py``), into the log file the search reads too.
 """
 
 from __future__ import annotations
@@ -20,13 +21,6 @@ from sottovoce.store.history import NewHistoryItem
 from tests.harness import Creds, RunningServer, new_canary
 
 pytestmark = pytest.mark.both_databases
-
-
-@pytest.fixture(scope="module")
-def server(start_server) -> RunningServer:  # type: ignore[no-untyped-def]
-    """DEBUG logs (the harness also writes them to a log file it searches)."""
-    srv: RunningServer = start_server(env={"SOTTOVOCE_LOG_LEVEL": "DEBUG"})
-    return srv
 
 
 def sweep(server: RunningServer, marker: str) -> list[str]:
