@@ -2,7 +2,7 @@
 
 Servers, and why each is separate:
 
-- ``server``: one per database backend for the whole session (``shared_servers``), with the
+- ``server``: one per database backend for the whole session (``shared_*_server``), with the
   settings every test that only checks shapes can share. Tests are isolated by workspace
   (``workspace`` and ``zdr_workspace`` make a fresh one per test), and what they search for is
   a marker of their own, so they never count, list or search what another test left behind.
@@ -102,37 +102,41 @@ def start_server(
         server.stop()
 
 
-SharedServers = Callable[[str], RunningServer]
+def shared(
+    tmp_path_factory: pytest.TempPathFactory, backend: str, request: pytest.FixtureRequest
+) -> Iterator[RunningServer]:
+    server = launch(tmp_path_factory, backend, request, SHARED_ENV)
+    yield server
+    left = sorted(str(p.relative_to(server.tmp_dir)) for p in server.tmp_dir.rglob("*"))
+    server.stop()
+    # Each test checks what its own requests left; here, once, everything the session sent.
+    assert left == [], f"the shared {backend} server's TMPDIR is not empty: {left}"
 
 
 @pytest.fixture(scope="session")
-def shared_servers(
+def shared_sqlite_server(
     tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
-) -> Iterator[SharedServers]:
-    """The shared server of each backend, started when a module first asks for it and kept
-    until the end of the session (a module-scoped ``backend`` keeps pytest's module order)."""
-    servers: dict[str, RunningServer] = {}
+) -> Iterator[RunningServer]:
+    yield from shared(tmp_path_factory, "sqlite", request)
 
-    def of(backend: str) -> RunningServer:
-        if backend not in servers:
-            servers[backend] = launch(tmp_path_factory, backend, request, SHARED_ENV)
-        return servers[backend]
 
-    yield of
-    left = {
-        backend: sorted(str(p.relative_to(s.tmp_dir)) for p in s.tmp_dir.rglob("*"))
-        for backend, s in servers.items()
-    }
-    for shared in servers.values():
-        shared.stop()
-    # Each test checks what its own requests left; here, once, everything the session sent.
-    assert all(files == [] for files in left.values()), f"temp files left behind: {left}"
+@pytest.fixture(scope="session")
+def shared_postgresql_server(
+    tmp_path_factory: pytest.TempPathFactory,
+    postgres: PostgresCluster,  # stopped after this server, not before
+    request: pytest.FixtureRequest,
+) -> Iterator[RunningServer]:
+    yield from shared(tmp_path_factory, "postgresql", request)
 
 
 @pytest.fixture(scope="module")
-def server(shared_servers: SharedServers, backend: str) -> RunningServer:
-    """The shared real server of the module's backend, engines loaded lazily (on first use)."""
-    return shared_servers(backend)
+def server(backend: str, request: pytest.FixtureRequest) -> RunningServer:
+    """The shared real server of the module's backend, engines loaded lazily (on first use).
+
+    Started when a module first asks for it and kept for the session; ``backend`` stays
+    module-scoped, so pytest keeps its module order."""
+    shared_server: RunningServer = request.getfixturevalue(f"shared_{backend}_server")
+    return shared_server
 
 
 @pytest.fixture(scope="session")
