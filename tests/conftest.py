@@ -97,18 +97,22 @@ def start_server(
         started.append(launch(tmp_path_factory, backend, request, env, startup_s))
         return started[-1]
 
-    yield start
-    for server in started:
-        server.stop()
+    try:
+        yield start
+    finally:
+        for server in started:
+            server.stop()
 
 
 def shared(
     tmp_path_factory: pytest.TempPathFactory, backend: str, request: pytest.FixtureRequest
 ) -> Iterator[RunningServer]:
     server = launch(tmp_path_factory, backend, request, SHARED_ENV)
-    yield server
-    left = sorted(str(p.relative_to(server.tmp_dir)) for p in server.tmp_dir.rglob("*"))
-    server.stop()
+    try:
+        yield server
+        left = sorted(str(p.relative_to(server.tmp_dir)) for p in server.tmp_dir.rglob("*"))
+    finally:
+        server.stop()
     # Each test checks what its own requests left; here, once, everything the session sent.
     assert left == [], f"the shared {backend} server's TMPDIR is not empty: {left}"
 

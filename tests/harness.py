@@ -173,13 +173,16 @@ class RunningServer:
         return [f"{f.place} ({f.form})" for f in search(self.places(), [], [marker])]
 
     def stop(self) -> None:
-        if self._store is not None:
-            self._store.close()
-            self._store = None
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        try:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+        finally:
+            # The server runs in a session of its own: nothing else would ever stop it.
+            if self.proc.poll() is None:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                try:
+                    self.proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                    self.proc.wait()
