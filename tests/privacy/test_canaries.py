@@ -19,6 +19,7 @@ from sottovoce.privacy.sensitive import Sensitive
 from sottovoce.store import history, workspaces
 from sottovoce.store.history import NewHistoryItem
 from tests.harness import Creds, RunningServer, new_canary
+from tests.polling import wait_for
 
 pytestmark = pytest.mark.both_databases
 
@@ -56,11 +57,16 @@ def test_zdr_requests_leave_no_marker_but_leave_usage(
         httpx.get(f"{url}/v1/workspace?{marker}={marker}", headers=h),
     ]
     assert all(r.status_code < 500 for r in responses)
+    # Every authenticated request leaves a record (the wrong-key and no-route ones cannot),
+    # written just after its response: wait for them, then search (they are in the database).
+    expected = {r.headers["request-id"] for r in responses[:9]}
+
+    def metered() -> set[str]:
+        records = httpx.get(f"{url}/v1/usage", headers=h).json()["records"]
+        return {r["request_id"] for r in records} & expected
+
+    wait_for(lambda: metered() == expected, "the usage records of the ZDR requests")
     assert sweep(server, marker) == []
-    records = httpx.get(f"{url}/v1/usage", headers=h).json()["records"]
-    metered = {r["request_id"] for r in records}
-    # Every authenticated request left a record (the wrong-key and no-route ones cannot).
-    assert {r.headers["request-id"] for r in responses[:9]} <= metered
 
 
 def test_a_zdr_decision_cannot_be_saved_to_history(
