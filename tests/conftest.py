@@ -1,4 +1,17 @@
-"""Shared fixtures: real servers on 127.0.0.1 and unique canaries."""
+"""Shared fixtures: real servers on 127.0.0.1 and unique canaries.
+
+Servers, and why each is separate:
+
+- ``server``: one per database backend for the whole session (``shared_*_server``), with the
+  settings every test that only checks shapes can share. Tests are isolated by workspace
+  (``workspace`` and ``zdr_workspace`` make a fresh one per test), and what they search for is
+  a marker of their own, so they never count, list or search what another test left behind.
+- ``limits_server``: small JSON, upload and audio-length limits (``test_errors``,
+  ``test_stt_files``), which would refuse the ordinary requests of every other test.
+- ``start_server(env=...)``: a server of a module's own, for settings that change the behaviour
+  under test for everyone (the sweeper's interval, upstream providers, the audit's clean
+  server, a planted leak). Stopped after the module.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +24,17 @@ from tests.harness import Creds, RunningServer, new_canary
 from tests.postgres import PostgresCluster, find_bin_dir
 
 ServerFactory = Callable[..., RunningServer]
+
+CHAT_CONTEXT_LENGTH = 1024
+"""The shared server's LLM context window: small, so the chat tests can overflow it quickly."""
+
+SHARED_ENV = {"SOTTOVOCE_LLM__CONTEXT_LENGTH": str(CHAT_CONTEXT_LENGTH)}
+
+LIMITS_ENV = {
+    "SOTTOVOCE_LIMITS__MAX_JSON_BYTES": "1024",
+    "SOTTOVOCE_STT__MAX_UPLOAD_BYTES": "100000",
+    "SOTTOVOCE_STT__MAX_AUDIO_SECONDS": "1",
+}
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -45,6 +69,23 @@ def database_url(backend: str, request: pytest.FixtureRequest) -> Callable[[Path
     return make
 
 
+def launch(
+    tmp_path_factory: pytest.TempPathFactory,
+    backend: str,
+    request: pytest.FixtureRequest,
+    env: dict[str, str] | None = None,
+    startup_s: float = 90,
+) -> RunningServer:
+    """A server on a fresh database of ``backend``, in a directory of its own."""
+    root = tmp_path_factory.mktemp("server")
+    extra: list[Path] = []
+    if backend == "postgresql":
+        cluster: PostgresCluster = request.getfixturevalue("postgres")
+        env = {"SOTTOVOCE_DATABASE_URL": cluster.create_database(), **(env or {})}
+        extra.append(cluster.data_dir)
+    return RunningServer(root, env=env, startup_s=startup_s, extra_places=extra)
+
+
 @pytest.fixture(scope="module")
 def start_server(
     tmp_path_factory: pytest.TempPathFactory, backend: str, request: pytest.FixtureRequest
@@ -53,25 +94,61 @@ def start_server(
     started: list[RunningServer] = []
 
     def start(env: dict[str, str] | None = None, startup_s: float = 90) -> RunningServer:
-        root = tmp_path_factory.mktemp("server")
-        extra: list[Path] = []
-        if backend == "postgresql":
-            cluster: PostgresCluster = request.getfixturevalue("postgres")
-            env = {"SOTTOVOCE_DATABASE_URL": cluster.create_database(), **(env or {})}
-            extra.append(cluster.data_dir)
-        server = RunningServer(root, env=env, startup_s=startup_s, extra_places=extra)
-        started.append(server)
-        return server
+        started.append(launch(tmp_path_factory, backend, request, env, startup_s))
+        return started[-1]
 
-    yield start
-    for server in started:
+    try:
+        yield start
+    finally:
+        for server in started:
+            server.stop()
+
+
+def shared(
+    tmp_path_factory: pytest.TempPathFactory, backend: str, request: pytest.FixtureRequest
+) -> Iterator[RunningServer]:
+    server = launch(tmp_path_factory, backend, request, SHARED_ENV)
+    try:
+        yield server
+        left = sorted(str(p.relative_to(server.tmp_dir)) for p in server.tmp_dir.rglob("*"))
+    finally:
         server.stop()
+    # Each test checks what its own requests left; here, once, everything the session sent.
+    assert left == [], f"the shared {backend} server's TMPDIR is not empty: {left}"
+
+
+@pytest.fixture(scope="session")
+def shared_sqlite_server(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[RunningServer]:
+    yield from shared(tmp_path_factory, "sqlite", request)
+
+
+@pytest.fixture(scope="session")
+def shared_postgresql_server(
+    tmp_path_factory: pytest.TempPathFactory,
+    postgres: PostgresCluster,  # stopped after this server, not before
+    request: pytest.FixtureRequest,
+) -> Iterator[RunningServer]:
+    yield from shared(tmp_path_factory, "postgresql", request)
 
 
 @pytest.fixture(scope="module")
-def server(start_server: ServerFactory) -> RunningServer:
-    """One real server per test module, engines loaded lazily."""
-    return start_server()
+def server(backend: str, request: pytest.FixtureRequest) -> RunningServer:
+    """The shared real server of the module's backend, engines loaded lazily (on first use).
+
+    Started when a module first asks for it and kept for the session; ``backend`` stays
+    module-scoped, so pytest keeps its module order."""
+    shared_server: RunningServer = request.getfixturevalue(f"shared_{backend}_server")
+    return shared_server
+
+
+@pytest.fixture(scope="session")
+def limits_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """A server with small limits: JSON bodies of 1 KB, uploads of 100 kB, 1 s of audio."""
+    small = RunningServer(tmp_path_factory.mktemp("limits-server"), env=LIMITS_ENV)
+    yield small
+    small.stop()
 
 
 @pytest.fixture

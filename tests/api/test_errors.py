@@ -6,15 +6,13 @@ import httpx
 import pytest
 
 from tests.harness import Creds, RunningServer
+from tests.polling import wait_for
 
 
-@pytest.fixture(scope="module")
-def small(start_server) -> RunningServer:  # type: ignore[no-untyped-def]
-    """A server with small body limits."""
-    server: RunningServer = start_server(
-        env={"SOTTOVOCE_LIMITS__MAX_BODY_BYTES": "4096", "SOTTOVOCE_LIMITS__MAX_JSON_BYTES": "1024"}
-    )
-    return server
+@pytest.fixture
+def small(limits_server: RunningServer) -> RunningServer:
+    """The server with small limits: a JSON body over 1 KB is too large."""
+    return limits_server
 
 
 def error_of(r: httpx.Response) -> dict:  # type: ignore[type-arg]
@@ -107,8 +105,17 @@ def test_oversized_requests_are_still_metered(small: RunningServer) -> None:
     r = httpx.patch(
         f"{small.url}/v1/workspace", headers={"xi-api-key": creds.api_key}, json={"n": "x" * 2000}
     )
-    records = httpx.get(f"{small.url}/v1/usage", headers={"xi-api-key": creds.api_key}).json()
-    [record] = [x for x in records["records"] if x["request_id"] == r.headers["request-id"]]
+    # The record is written just after the response: ask until it is there.
+    [record] = wait_for(
+        lambda: [
+            x
+            for x in httpx.get(
+                f"{small.url}/v1/usage", headers={"xi-api-key": creds.api_key}
+            ).json()["records"]
+            if x["request_id"] == r.headers["request-id"]
+        ],
+        "the usage record of the refused request",
+    )
     assert (record["status_code"], record["error_code"]) == (413, "payload_too_large")
 
 

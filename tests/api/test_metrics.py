@@ -7,6 +7,7 @@ import re
 import httpx
 
 from tests.harness import Creds, RunningServer
+from tests.polling import wait_for
 
 LABEL = re.compile(r'(\w+)="([^"]*)"')
 
@@ -18,22 +19,39 @@ def scrape(server: RunningServer) -> str:
     return r.text
 
 
+def workspace_gets(server: RunningServer) -> tuple[str, float]:
+    """The counter of successful ``GET /v1/workspace`` requests: its line, and its value."""
+    lines = [
+        x
+        for x in scrape(server).splitlines()
+        if x.startswith("sottovoce_requests_total{")
+        and 'route="/v1/workspace"' in x
+        and 'method="GET"' in x
+        and 'status="2xx"' in x
+    ]
+    if not lines:
+        return "", 0.0
+    [line] = lines
+    return line, float(line.rsplit(" ", 1)[1])
+
+
 def test_requests_are_counted_by_product_route_and_status(
     server: RunningServer, workspace: Creds
 ) -> None:
+    # The server is shared: count from what it had counted before.
+    _, before = workspace_gets(server)
     h = {"xi-api-key": workspace.api_key}
     for _ in range(3):
         httpx.get(f"{server.url}/v1/workspace", headers=h)
-    text = scrape(server)
-    [line] = [
-        x
-        for x in text.splitlines()
-        if x.startswith("sottovoce_requests_total{")
-        and 'route="/v1/workspace"' in x
-        and 'status="2xx"' in x
-    ]
+
+    def counted() -> tuple[str, float] | None:
+        line, value = workspace_gets(server)
+        return (line, value) if value >= before + 3 else None
+
+    # A request is counted just after its response: ask until all three are.
+    line, after = wait_for(counted, "three more GET /v1/workspace counted")
     assert 'product="workspace"' in line
-    assert float(line.rsplit(" ", 1)[1]) >= 3
+    assert after == before + 3
 
 
 def test_no_label_carries_request_content(

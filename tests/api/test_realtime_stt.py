@@ -15,6 +15,7 @@ import httpx
 import pytest
 from elevenlabs import AsyncElevenLabs
 from elevenlabs.realtime import AudioFormat, CommitStrategy, RealtimeEvents
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from tests.harness import Creds, RunningServer
@@ -162,8 +163,10 @@ def test_refused_sessions_say_why_and_close(
         if key is None:  # the server waits for a key in the first message: this one has none
             ws.send(json.dumps({"message_type": "input_audio_chunk", "audio_base_64": ""}))
         assert json.loads(ws.recv(timeout=30))["message_type"] == kind
-        with pytest.raises(Exception, match="1008"):
+        with pytest.raises(ConnectionClosed) as closed:
             ws.recv(timeout=30)
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 1008  # policy violation
 
 
 def test_the_key_may_come_in_the_first_message(server: RunningServer, workspace: Creds) -> None:
@@ -188,7 +191,10 @@ def test_a_wrong_key_in_the_first_message_is_refused(server: RunningServer, cana
 
 
 def session(server: RunningServer, key: str, canary: str, ending: str) -> str:
-    """One session ending in ``ending``; returns the committed text (the spoken marker)."""
+    """One session ending in ``ending``; returns the committed text (the spoken marker).
+
+    The caller waits for the session's usage record: it is written once the server has wound the
+    session down, after anything the session keeps has been kept."""
     # Words drawn at random: the transcript is this test's own spoken marker.
     pcm = pcm16k(speak(", ".join(random_phrase(5)).capitalize() + "."))
     with open_socket(server, key) as ws:
@@ -204,7 +210,6 @@ def session(server: RunningServer, key: str, canary: str, ending: str) -> str:
             ws.send(audio_message(pcm[: 16000 * 2]))
             ws.socket.shutdown(socket.SHUT_RDWR)
             ws.socket.close()
-    time.sleep(1.0)
     return text
 
 
@@ -225,19 +230,17 @@ def test_zdr_session_leaves_only_usage(
     keep_input_audio(server, zdr_workspace)
     text = session(server, zdr_workspace.api_key, canary, ending)
     assert len(words_of(text)) >= 4
-    stt: list[dict] = []
-    deadline = time.monotonic() + 30
-    while not stt and time.monotonic() < deadline:
-        # The usage record is written once the server has wound the session down.
-        time.sleep(0.5)
-        records = httpx.get(
-            f"{server.url}/v1/usage", headers={"xi-api-key": zdr_workspace.api_key}
-        ).json()["records"]
-        stt = [r for r in records if r["product"] == "stt"]
+    [record] = server.wait_for_usage(zdr_workspace.workspace_id, 1, "stt")
     server.store.checkpoint()
     assert server.find_marker(canary) == []
     assert server.find_marker(text) == []
-    assert stt and stt[-1]["zero_retention"] is True
+    # The same record through the API, as the workspace sees it.
+    records = httpx.get(
+        f"{server.url}/v1/usage", headers={"xi-api-key": zdr_workspace.api_key}
+    ).json()["records"]
+    stt = [r for r in records if r["product"] == "stt"]
+    assert [r["request_id"] for r in stt] == [record.request_id]
+    assert stt[-1]["zero_retention"] is True
     assert stt[-1]["input_unit"] == "audio_seconds" and stt[-1]["input_units"] > 1
     assert stt[-1]["model_id"] == "local/whisper-base"
 
@@ -246,6 +249,7 @@ def test_without_zdr_the_transcript_is_kept(
     server: RunningServer, workspace: Creds, canary: str
 ) -> None:
     text = session(server, workspace.api_key, canary, "close")
+    server.wait_for_usage(workspace.workspace_id, 1, "stt")
     server.store.checkpoint()
     # The negative control: the search finds the committed transcript in history.
     assert server.find_marker(text)
@@ -263,12 +267,9 @@ def test_without_zdr_a_workspace_that_keeps_audio_gets_the_session_recording(
             ws.send(audio_message(piece))
         ws.send(audio_message(pieces[-1], commit=True))
         receive_until(ws, "committed_transcript")
+    server.wait_for_usage(workspace.workspace_id, 1, "stt")  # the session has wound down
     h = {"xi-api-key": workspace.api_key}
-    deadline = time.monotonic() + 30
-    items: list[dict] = []
-    while not items and time.monotonic() < deadline:
-        time.sleep(0.5)
-        items = httpx.get(f"{server.url}/v1/history", headers=h).json()["history"]
+    items = httpx.get(f"{server.url}/v1/history", headers=h).json()["history"]
     assert items, "the session left no history item"
     kept = httpx.get(f"{server.url}/v1/history/{items[0]['history_item_id']}/audio", headers=h)
     assert kept.status_code == 200

@@ -225,10 +225,9 @@ def test_missing_key_is_a_401(server: RunningServer, clip: Clip) -> None:
     assert r.status_code == 401
 
 
-def test_limits_are_413(start_server, clip: Clip) -> None:  # type: ignore[no-untyped-def]
-    small = start_server(
-        env={"SOTTOVOCE_STT__MAX_UPLOAD_BYTES": "100000", "SOTTOVOCE_STT__MAX_AUDIO_SECONDS": "1"}
-    )
+def test_limits_are_413(limits_server: RunningServer, clip: Clip) -> None:
+    """On the server with small limits: uploads of 100 kB, 1 s of audio."""
+    small = limits_server
     creds = small.create_workspace("limits")
     big = post(
         small, creds.api_key, "/v1/speech-to-text", files={"file": ("a.wav", b"\0" * 150_000)}

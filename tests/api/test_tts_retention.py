@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import json
 import socket
-import time
 from typing import Any
 
 import httpx
 import pytest
 
-from sottovoce.store import usage
 from tests.api.tts_audio import decode
 from tests.harness import Creds, RunningServer
 
@@ -56,16 +54,6 @@ def post(server: RunningServer, creds: Creds, name: str, spoken: str, *,
     )
 
 
-def usage_records(server: RunningServer, workspace_id: str, count: int) -> list[usage.UsageRecord]:
-    deadline = time.monotonic() + 10
-    while True:
-        with server.store.session() as session:
-            records = usage.query(session, workspace_id, product="tts")
-        if len(records) >= count or time.monotonic() > deadline:
-            return records
-        time.sleep(0.1)
-
-
 def history_of(server: RunningServer, creds: Creds) -> list[dict[str, Any]]:
     reply = httpx.get(f"{server.url}/v1/history", headers={"xi-api-key": creds.api_key})
     assert reply.status_code == 200
@@ -82,7 +70,7 @@ def test_zero_retention_success_keeps_only_usage(
     reply = post(server, creds, name, f"Say {canary} now.", zdr_query=via == "enable_logging")
     assert reply.status_code == 200
     assert len(reply.content) > 1000
-    [record] = usage_records(server, creds.workspace_id, 1)
+    [record] = server.wait_for_usage(creds.workspace_id, 1, "tts")
     assert record.outcome == "ok"
     assert record.zero_retention
     assert not record.content_retained
@@ -121,7 +109,7 @@ def test_zero_retention_failures_keep_nothing(
     reply = post(server, zdr_workspace, name, f"Say {canary} now.", **overrides)
     assert reply.status_code == status
     assert canary not in reply.text
-    records = usage_records(server, zdr_workspace.workspace_id, 1)
+    records = server.wait_for_usage(zdr_workspace.workspace_id, 1, "tts")
     assert [r.outcome for r in records] == ["error"]
     assert history_of(server, zdr_workspace) == []
     assert server.find_marker(canary) == []
@@ -169,14 +157,11 @@ def test_client_disconnect_leaves_a_cancelled_usage_record_and_nothing_else(
         {"xi-api-key": creds.api_key},
         json.dumps({"text": text}).encode(),
     )
-    [record] = usage_records(server, creds.workspace_id, 1)
-    deadline = time.monotonic() + 10
-    while record.outcome != "cancelled" and time.monotonic() < deadline:
-        time.sleep(0.2)
-        [record] = usage_records(server, creds.workspace_id, 1)
+    [record] = server.wait_for_usage(creds.workspace_id, 1, "tts")
     assert record.outcome == "cancelled"
     assert not record.content_retained
-    time.sleep(1.0)  # let any straggling synthesis finish: it must not save anything either
+    # The record is written after the request has ended, and the only save is after the last
+    # chunk: from here on, a synthesis still running for the cut-off request can save nothing.
     assert history_of(server, creds) == []
     assert server.find_marker(canary) == []
 
@@ -195,7 +180,7 @@ def test_negative_control_without_zdr_the_marker_is_in_history(
         headers={"xi-api-key": workspace.api_key},
     )
     assert audio.status_code == 200
-    records = usage_records(server, workspace.workspace_id, 3)
+    records = server.wait_for_usage(workspace.workspace_id, 3, "tts")
     assert all(r.content_retained for r in records)
 
 

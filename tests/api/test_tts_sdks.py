@@ -200,7 +200,8 @@ def test_openai_errors_are_json_the_sdk_reads(openai_client: OpenAI) -> None:
             input="x",
             response_format="ogg",  # type: ignore[arg-type]
         )
-    assert "mp3" in str(info.value.body)
+    assert info.value.code == "invalid_request"
+    assert info.value.body["fields"] == ["response_format"]  # type: ignore[index]
     with pytest.raises(openai.NotFoundError):
         openai_client.audio.speech.create(model="no-such-model", voice="alloy", input="x")
 

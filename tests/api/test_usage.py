@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from tests.harness import Creds, RunningServer
+from tests.polling import wait_for
 
 pytestmark = pytest.mark.both_databases
 
@@ -38,6 +39,16 @@ def usage(server: RunningServer, creds: Creds, **params: object) -> dict:  # typ
     return r.json()  # type: ignore[no-any-return]
 
 
+def metered(server: RunningServer, creds: Creds, *responses: httpx.Response) -> None:
+    """Wait until the usage of these requests is recorded: a record is written just after its
+    response, so a client can ask for it before it is there."""
+    ids = {r.headers["request-id"] for r in responses}
+    wait_for(
+        lambda: ids <= {r["request_id"] for r in usage(server, creds)["records"]},
+        f"the usage records of {sorted(ids)}",
+    )
+
+
 def test_success_and_error_paths_are_metered(server: RunningServer, workspace: Creds) -> None:
     h = {"xi-api-key": workspace.api_key}
     ok = httpx.get(f"{server.url}/v1/workspace", headers=h)
@@ -48,6 +59,7 @@ def test_success_and_error_paths_are_metered(server: RunningServer, workspace: C
         headers={**h, "content-type": "application/json"},
         content=b"{not json",
     )
+    metered(server, workspace, ok, not_found, invalid, bad_json)
     records = {r["request_id"]: r for r in usage(server, workspace)["records"]}
     for response, status, product in (
         (ok, 200, "workspace"),
@@ -62,16 +74,17 @@ def test_success_and_error_paths_are_metered(server: RunningServer, workspace: C
 
 
 def test_records_have_only_content_free_fields(server: RunningServer, workspace: Creds) -> None:
-    httpx.get(f"{server.url}/v1/workspace", headers={"xi-api-key": workspace.api_key})
+    got = httpx.get(f"{server.url}/v1/workspace", headers={"xi-api-key": workspace.api_key})
+    metered(server, workspace, got)
     [record, *_] = usage(server, workspace)["records"]
     assert set(record) == CONTENT_FREE_FIELDS
 
 
 def test_filters_and_totals(server: RunningServer, workspace: Creds) -> None:
     h = {"xi-api-key": workspace.api_key}
-    for _ in range(3):
-        httpx.get(f"{server.url}/v1/workspace", headers=h)
-    httpx.get(f"{server.url}/v1/history", headers=h)
+    sent = [httpx.get(f"{server.url}/v1/workspace", headers=h) for _ in range(3)]
+    sent.append(httpx.get(f"{server.url}/v1/history", headers=h))
+    metered(server, workspace, *sent)
     only_workspace = usage(server, workspace, product="workspace")
     assert {r["product"] for r in only_workspace["records"]} == {"workspace"}
     totals = {t["product"]: t["requests"] for t in usage(server, workspace)["totals"]}
@@ -83,7 +96,8 @@ def test_filters_and_totals(server: RunningServer, workspace: Creds) -> None:
 
 def test_usage_of_another_workspace_is_invisible(server: RunningServer, workspace: Creds) -> None:
     other = server.create_workspace("other")
-    httpx.get(f"{server.url}/v1/workspace", headers={"xi-api-key": other.api_key})
+    theirs = httpx.get(f"{server.url}/v1/workspace", headers={"xi-api-key": other.api_key})
+    metered(server, other, theirs)
     ids = {r["workspace_id"] for r in usage(server, workspace)["records"]}
     assert ids <= {workspace.workspace_id}
 

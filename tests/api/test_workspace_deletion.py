@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import pytest
 from sqlalchemy import select
@@ -15,6 +13,7 @@ from sottovoce.store import history, workspaces
 from sottovoce.store.history import NewHistoryItem
 from sottovoce.store.schema import HistoryRow, UsageRow
 from tests.harness import Creds, RunningServer
+from tests.polling import wait_for
 
 pytestmark = pytest.mark.both_databases
 RETAIN = decide(WorkspaceRetention(zdr_enabled=False), RequestFlags(), Product.TTS)
@@ -38,6 +37,19 @@ def delete(server: RunningServer, key: str, confirm: str | None) -> httpx.Respon
     return httpx.delete(f"{server.url}/v1/workspace", headers={"xi-api-key": key}, params=params)
 
 
+def finished_deletions(server: RunningServer) -> float:
+    """Successful ``DELETE /v1/workspace`` requests the server has finished (``/metrics``)."""
+    text = httpx.get(f"{server.url}/metrics").text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("sottovoce_requests_total{")
+        and 'route="/v1/workspace"' in line
+        and 'method="DELETE"' in line
+        and 'status="2xx"' in line
+    )
+
+
 def test_needs_an_admin_key_and_the_workspace_id(server: RunningServer, workspace: Creds) -> None:
     member = server.create_key(workspace.workspace_id, admin=False)
     assert delete(server, member, workspace.workspace_id).json()["error"]["code"] == (
@@ -55,9 +67,12 @@ def test_deletes_everything_it_owns(server: RunningServer, workspace: Creds, can
     save(server, workspace, f"owned {canary}")
     httpx.get(f"{server.url}/v1/history", headers={"xi-api-key": workspace.api_key})
     assert server.find_marker(canary)  # the control
+    deletions = finished_deletions(server)
     r = delete(server, workspace.api_key, workspace.workspace_id)
     assert r.json() == {"status": "deleted", "workspace_id": workspace.workspace_id}
-    time.sleep(0.2)  # the usage write of the deleting request happens after the response
+    # The deleting request is wound down (and would have written its usage) after the response:
+    # wait until the server has counted it as finished, then look.
+    wait_for(lambda: finished_deletions(server) > deletions, "the deletion to be counted")
     assert (
         httpx.get(
             f"{server.url}/v1/workspace", headers={"xi-api-key": workspace.api_key}
@@ -103,12 +118,12 @@ def test_the_server_sweeps_expired_history(start_server) -> None:  # type: ignor
         row = s.get(HistoryRow, old)
         assert row is not None
         row.created_at_ms -= 2 * 86_400_000
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
+
+    def swept() -> bool:
         with server.store.session() as s:
-            if s.get(HistoryRow, old) is None:
-                break
-        time.sleep(0.1)
+            return s.get(HistoryRow, old) is None
+
+    wait_for(swept, "the sweeper to remove the expired item")
     with server.store.session() as s:
         assert s.get(HistoryRow, old) is None
         assert s.get(HistoryRow, fresh) is not None

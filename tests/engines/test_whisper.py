@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import anyio
@@ -196,15 +197,23 @@ def test_close_commits_pending_speech(engine: WhisperTranscriber) -> None:
 
 
 class DecodeLog:
-    """Wraps the real engine's decoder and notes how much audio each decode was given."""
+    """Wraps the real engine's decoder and notes how much audio each decode was given (and the
+    very samples of each decode made with the commit settings), optionally taking ``delay``
+    seconds longer, as on a slower machine."""
 
-    def __init__(self, engine: WhisperTranscriber) -> None:
+    def __init__(self, engine: WhisperTranscriber, delay: float = 0.0) -> None:
         self.engine = engine
+        self.delay = delay
         self.seconds: list[float] = []
+        self.finals: list[np.ndarray] = []
         self._decode = engine.transcribe_array
 
     def __call__(self, samples: np.ndarray, **kwargs: object) -> object:
         self.seconds.append(samples.size / 16000)
+        options = kwargs["options"]
+        if options.condition_on_previous_text:  # type: ignore[attr-defined]  # commit settings
+            self.finals.append(samples.copy())
+        time.sleep(self.delay)
         return self._decode(samples, **kwargs)  # type: ignore[arg-type]
 
 
@@ -248,3 +257,40 @@ def test_a_pause_shorter_than_the_commit_silence_does_not_split_the_utterance(
     kinds = [e.kind for e in events]
     assert kinds[-1] is StreamEventKind.COMMITTED
     assert StreamEventKind.PARTIAL in kinds
+
+
+@pytest.mark.parametrize("ending", ["pause", "close"])
+def test_the_commit_decodes_the_same_samples_however_the_audio_arrives(
+    engine: WhisperTranscriber, monkeypatch: pytest.MonkeyPatch, ending: str
+) -> None:
+    """The committed window is a function of the audio: not of how it was cut into messages,
+    nor of whether the decode ahead of the commit was ready in time (a slow machine)."""
+    clip = speak("Good morning.")
+    # A pause long enough to commit (1.2 s > 0.8 s), or one the session's close cuts short.
+    pause = silence(1.2 if ending == "pause" else 0.5, clip.rate)
+    audio = as_16k(join(silence(0.3, clip.rate), clip, pause))
+    committed: list[np.ndarray] = []
+    texts: list[str] = []
+    # 0.1 s pieces: decoded ahead of the commit, once 0.2 s of the pause are in. One piece:
+    # the whole pause arrives before any decode can start. Odd pieces on a slow machine: the
+    # decode ahead of the commit starts at another point of the pause and ends late.
+    for piece, delay in ((0.1, 0.0), (audio.size / 16000, 0.0), (0.37, 0.3)):
+        with monkeypatch.context() as patched:
+            log = DecodeLog(engine, delay)
+            patched.setattr(engine, "transcribe_array", log)
+            stream = engine.open_stream(
+                StreamOptions(language="en", silence_seconds=0.8, partial_interval=0)
+            )
+            events, closing = feed_in_pieces(stream, audio, piece=piece, then=("close",))
+        [event] = [e for e in events + closing if e.kind is StreamEventKind.COMMITTED]
+        assert log.finals, "no decode with the commit settings"
+        committed.append(log.finals[-1])
+        texts.append(event.transcript.reveal().text)
+    first = committed[0]
+    assert all(np.array_equal(first, other) for other in committed[1:]), [
+        c.size / 16000 for c in committed
+    ]
+    # The speech and a fraction of the pause: not the whole pause.
+    assert first.size / 16000 < 0.3 + clip.duration + 0.3
+    assert texts == [texts[0]] * len(texts)
+    assert words_of(texts[0]) == ["good", "morning"]

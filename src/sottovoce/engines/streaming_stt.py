@@ -1,12 +1,13 @@
 """Live transcription: utterances cut by a streaming voice-activity detector.
 
 Audio arrives in pieces of any size. The Silero VAD (shipped in faster-whisper) scores each
-32 ms window as it completes; an utterance starts at the first speech window and ends after
-``silence_seconds`` of non-speech, when it is decoded with the file-transcription settings and
-committed. While the speaker talks, a greedy decode of the utterance so far is sent as a
-partial every ``partial_interval`` seconds of new audio. Decodes run in the background, one
-at a time, and a partial is skipped while another decode is still running: on a slow machine
-partials come less often, but they never hold back the audio or the VAD.
+32 ms window as it completes, its recurrent state carried from window to window; an utterance
+starts at the first speech window and ends after ``silence_seconds`` of non-speech, when it is
+decoded with the file-transcription settings and committed. While the speaker talks, a greedy
+decode of the utterance so far is sent as a partial every ``partial_interval`` seconds of new
+audio. Decodes run in the background, one at a time, and a partial is skipped while another
+decode is still running: on a slow machine partials come less often, but they never hold back
+the audio or the VAD.
 
 The commit does not wait for the silence to run out before decoding. As soon as the speaker has
 paused for ``SPECULATE_AFTER`` (or half the commit silence, if shorter) the utterance is
@@ -14,12 +15,18 @@ decoded with the commit settings in the background; if the pause lasts, that res
 commit, ready when the silence ends or soon after, and if the speaker goes on it is sent as a
 partial instead. Everything stays in memory; the buffer holds one utterance plus a short
 lead-in, never the whole session.
+
+What a commit decodes is a function of the audio alone: the utterance up to the end of its last
+speech window plus that same short pause, whether it ends by a pause, a commit request or the
+session's close, and whether the decode ran ahead of it or runs at it. How the audio was cut
+into messages, and how fast the machine is, decide only when the result is ready, never which
+samples it was made from (Whisper hears a different window as different words).
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 import anyio
@@ -41,6 +48,8 @@ if TYPE_CHECKING:
 RATE: Final = 16_000
 WINDOW: Final = 512
 """Samples per VAD window (32 ms at 16 kHz): the Silero model's native step."""
+VAD_CONTEXT: Final = 64
+"""Samples of the window before that the Silero model sees in front of each window."""
 LEAD_IN: Final = int(0.3 * RATE)
 """Audio kept before the first speech window, so the first syllable is not clipped."""
 MAX_UTTERANCE: Final = 28 * RATE
@@ -57,14 +66,36 @@ class _Decode:
     utterance: int
     final: bool
     """Decoded with the commit settings, ahead of the commit."""
-    speech: int
-    """Speech samples heard when its audio was taken: more since means the speaker went on."""
+    end: int
+    """Session sample index where its audio ends: the commit can use it only if its own window
+    ends there too (speech since then moves the window)."""
 
 
-def speech_probabilities(model: Any, context: FloatArray, windows: FloatArray) -> FloatArray:
-    """Speech probability of each 512-sample window, ``context`` being the window before."""
-    probs = model(np.concatenate([context, windows]))
-    return np.asarray(probs, dtype=np.float32).reshape(-1)[1:]
+@dataclass
+class VadState:
+    """What the Silero model carries from one window to the next: its recurrent state and the
+    end of the previous window."""
+
+    h: FloatArray = field(default_factory=lambda: np.zeros((1, 1, 128), dtype=np.float32))
+    c: FloatArray = field(default_factory=lambda: np.zeros((1, 1, 128), dtype=np.float32))
+    context: FloatArray = field(default_factory=lambda: np.zeros(VAD_CONTEXT, dtype=np.float32))
+
+
+def speech_probabilities(model: Any, state: VadState, windows: FloatArray) -> FloatArray:
+    """Speech probability of each 512-sample window, carrying ``state`` through (and updating it).
+
+    The model is run window by window on faster-whisper's Silero session, its state carried
+    across calls, so a window's probability depends on the audio so far and not on how it was
+    cut into pieces (``SileroVADModel.__call__`` starts every call from a fresh state: the same
+    window scored 0.17 or 0.5 depending on the chunk it came in)."""
+    probs = np.empty(windows.size // WINDOW, dtype=np.float32)
+    for i in range(probs.size):
+        window = windows[i * WINDOW : (i + 1) * WINDOW]
+        step = np.concatenate([state.context, window])[np.newaxis, :]
+        out, state.h, state.c = model.session.run(None, {"input": step, "h": state.h, "c": state.c})
+        probs[i] = np.asarray(out, dtype=np.float32).reshape(-1)[0]
+        state.context = window[-VAD_CONTEXT:]
+    return probs
 
 
 class LiveTranscription:
@@ -74,11 +105,12 @@ class LiveTranscription:
         self.engine = engine
         self.options = options
         self._pending = np.zeros(0, dtype=np.float32)  # samples not yet scored by the VAD
-        self._context = np.zeros(WINDOW, dtype=np.float32)
+        self._vad = VadState()
         self._buffer = np.zeros(0, dtype=np.float32)  # the current utterance (or lead-in)
         self._buffer_start = 0  # session sample index of _buffer[0]
         self._received = 0
         self._speech_samples = 0
+        self._speech_end = 0  # _buffer index just past the utterance's last speech window
         self._silence_run = 0
         self._in_utterance = False
         self._since_partial = 0
@@ -87,6 +119,8 @@ class LiveTranscription:
         self._vad_limiter = anyio.CapacityLimiter(1)
         neg = max(options.vad_threshold - 0.15, 0.01)
         self._neg_threshold = neg
+        # The share of a pause that a commit decodes, and the pause that starts it early.
+        self._pause = min(SPECULATE_AFTER, int(options.silence_seconds * RATE / 2))
 
     @property
     def audio_seconds(self) -> float:
@@ -104,11 +138,10 @@ class LiveTranscription:
         probs = await anyio.to_thread.run_sync(
             speech_probabilities,
             self.engine.vad_model(),
-            self._context,
+            self._vad,
             windows,
             limiter=self._vad_limiter,
         )
-        self._context = windows[-WINDOW:]
         events: list[StreamEvent] = []
         for i, prob in enumerate(probs):
             window = windows[i * WINDOW : (i + 1) * WINDOW]
@@ -129,19 +162,34 @@ class LiveTranscription:
         return events
 
     def _should_speculate(self) -> bool:
-        pause = min(SPECULATE_AFTER, int(self.options.silence_seconds * RATE / 2))
         return (
             self.options.commit_on_silence
-            and self._silence_run >= pause
+            and self._silence_run >= self._pause
             and self._speech_samples >= self.options.min_speech_seconds * RATE
+        )
+
+    def _commit_window(self) -> int:
+        """How much of the buffer a commit decodes: up to the last speech and a short pause.
+
+        Only speech windows move it, so it is the same whenever it is taken after the pause
+        began (a speculative decode starts once the pause is at least that long)."""
+        return min(self._buffer.size, self._speech_end + self._pause)
+
+    def _is_current(self, running: _Decode) -> bool:
+        """Whether a decode ahead of the commit holds exactly the audio the commit would."""
+        return (
+            running.final
+            and running.utterance == self._utterance
+            and running.end == self._buffer_start + self._commit_window()
         )
 
     def _start(self, *, final: bool) -> None:
         kind = StreamEventKind.COMMITTED if final else StreamEventKind.PARTIAL
         # The audio is taken now: the buffer grows while the decode waits and runs.
-        samples, offset = self._buffer.copy(), self._buffer_start / RATE
+        size = self._commit_window() if final else self._buffer.size
+        samples, offset = self._buffer[:size].copy(), self._buffer_start / RATE
         task = asyncio.create_task(self._decode(kind, samples, offset))
-        self._decoding = _Decode(task, self._utterance, final, self._speech_samples)
+        self._decoding = _Decode(task, self._utterance, final, self._buffer_start + size)
 
     def _collect(self) -> list[StreamEvent]:
         """The finished background decode's event, if it is still news.
@@ -155,7 +203,7 @@ class LiveTranscription:
         if running.utterance != self._utterance:
             self._decoding = None
             return []
-        if running.final and running.speech == self._speech_samples:
+        if self._is_current(running):
             return []
         self._decoding = None
         if running.final and self.options.partial_interval <= 0:
@@ -169,8 +217,7 @@ class LiveTranscription:
             return None
         await asyncio.wait({running.task})
         event = running.task.result()
-        current = running.utterance == self._utterance and running.speech == self._speech_samples
-        return event if running.final and current else None
+        return event if self._is_current(running) else None
 
     async def _step(self, window: FloatArray, prob: float) -> StreamEvent | None:
         self._buffer = np.concatenate([self._buffer, window])
@@ -180,6 +227,7 @@ class LiveTranscription:
                 self._speech_samples = 0
                 self._since_partial = 0
             self._speech_samples += WINDOW
+            self._speech_end = self._buffer.size
             self._silence_run = 0
         elif prob < self._neg_threshold or not self._in_utterance:
             self._silence_run += WINDOW
@@ -206,6 +254,7 @@ class LiveTranscription:
     def _reset(self, *, keep_lead_in: bool) -> None:
         self._in_utterance = False
         self._speech_samples = 0
+        self._speech_end = 0
         self._silence_run = 0
         self._since_partial = 0
         if keep_lead_in:
@@ -243,8 +292,11 @@ class LiveTranscription:
         if ahead is not None:
             event = ahead
         else:
-            samples, offset = self._buffer.copy(), self._buffer_start / RATE
-            event = await self._decode(StreamEventKind.COMMITTED, samples, offset)
+            # The same samples a decode ahead of the commit would have had.
+            samples = self._buffer[: self._commit_window()].copy()
+            event = await self._decode(
+                StreamEventKind.COMMITTED, samples, self._buffer_start / RATE
+            )
         self._reset(keep_lead_in=False)
         return event
 
