@@ -26,6 +26,7 @@ from sottovoce.errors import (
     SottovoceError,
     UnexpectedBinaryFrame,
 )
+from sottovoce.services.tts_live import TtsSession
 
 # The close code of each kind of error, most specific first (RFC 6455 section 7.4.1).
 _CLOSE_CODES: tuple[tuple[type[SottovoceError], int], ...] = (
@@ -120,3 +121,22 @@ class SocketIO:
         """Send the vendor's error message, then close with the error's code."""
         await self.send_json(payload)
         await self.close(close_code(exc))
+
+
+async def wait_watching(io: SocketIO, session: TtsSession) -> None:
+    """Wait until the session's utterances are over; a client that hangs up meanwhile
+    cancels them (what it sends in the meantime is ignored)."""
+
+    async def watch() -> None:
+        try:
+            while True:
+                await io.receive(3600.0)
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            session.cancel_all()
+        except SottovoceError:
+            pass
+
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(watch)
+        await session.wait_all()
+        tasks.cancel_scope.cancel()

@@ -33,12 +33,14 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from sottovoce.errors import InvalidRequest, SottovoceError, TooManyContexts
 from sottovoce.privacy.sensitive import Sensitive
 from sottovoce.services.context import RequestContext
-from sottovoce.services.events import Event, Failed
+from sottovoce.services.events import Done, Event, Failed
 from sottovoce.services.text_buffer import TextBuffer
 from sottovoce.services.tts import FlushMark, Speech, SpeechAsk
 
 Emit = Callable[[str, Event], Awaitable[None]]
 """Where a session's events go: (context key, event), written by the surface."""
+OnEnd = Callable[["LiveUtterance"], Awaitable[None]]
+"""Told when an utterance is over, however it ended (its usage record is written by then)."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,8 @@ class LiveUtterance:
         """No more input will come (``end`` or ``close``): what is there is being finished."""
         self.finished = anyio.Event()
         """Set when the utterance is over, its usage record written."""
+        self.completed = False
+        """It ended as asked (its ``Done`` was sent), rather than cancelled or failed."""
 
     # Input, from the surface -----------------------------------------------------------------
 
@@ -162,6 +166,7 @@ class LiveUtterance:
         events = self.speech.speak_live(self._texts())
         try:
             async for event in events:
+                self.completed = isinstance(event, Done)
                 await emit(self.key, event)
                 if isinstance(event, Failed):
                     break
@@ -219,11 +224,18 @@ class TtsSession:
     """One TTS socket: its request context (the socket's usage record) and its utterances."""
 
     def __init__(
-        self, ctx: RequestContext, tasks: TaskGroup, emit: Emit, *, max_contexts: int
+        self,
+        ctx: RequestContext,
+        tasks: TaskGroup,
+        emit: Emit,
+        *,
+        max_contexts: int,
+        on_end: OnEnd | None = None,
     ) -> None:
         self.ctx = ctx
         self._tasks = tasks
         self._emit = emit
+        self._on_end = on_end
         self.max_contexts = max_contexts
         self._open: dict[str, LiveUtterance] = {}
 
@@ -274,11 +286,16 @@ class TtsSession:
         if after is not None:
             await after.finished.wait()
         await utterance.run(self._emit)
+        if self._on_end is not None:
+            await self._on_end(utterance)
 
-    async def close_all(self) -> None:
-        """Close every open utterance (idle ones end as spoken) and wait for them."""
+    def end_all(self) -> None:
+        """No more input for any open utterance: each speaks what it has, then ends."""
         for utterance in self.open_utterances:
-            utterance.close()
+            utterance.end()
+
+    async def wait_all(self) -> None:
+        """Until every utterance opened so far is over."""
         for utterance in list(self._open.values()):
             await utterance.finished.wait()
 
