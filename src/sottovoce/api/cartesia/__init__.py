@@ -8,13 +8,13 @@ parameter (sockets); errors carry Cartesia's ``error_code``, ``title`` and ``mes
 from __future__ import annotations
 
 from sottovoce.api import keys
-from sottovoce.api.cartesia import probes, stt, tts, voices
+from sottovoce.api.cartesia import probes, stt, tts, tts_socket, voices
 from sottovoce.api.cartesia.errors import error_shape
 from sottovoce.api.surface import Surface
 
 SURFACE = Surface(
     name="cartesia",
-    routers=(tts.router, stt.router, voices.router),
+    routers=(tts.router, tts_socket.router, stt.router, voices.router),
     key_sources=(
         keys.authorization("bearer"),
         keys.header("x-api-key"),

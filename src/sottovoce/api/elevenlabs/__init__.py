@@ -1,5 +1,6 @@
-"""The ElevenLabs surface: text-to-speech (four routes and two sockets), speech-to-text (files and the realtime
-socket), voices and its shape of the model list, as the ``elevenlabs`` SDK calls them.
+"""The ElevenLabs surface: text-to-speech (four routes and two sockets), speech-to-text (files
+and the realtime socket), voices and its shape of the model list,
+as the ``elevenlabs`` SDK calls them.
 
 Keys come in the ``xi-api-key`` header, or for sockets the ``xi_api_key``/``token`` query
 parameter or the first message; errors carry ElevenLabs' ``detail`` object.
