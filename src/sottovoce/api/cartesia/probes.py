@@ -1,10 +1,12 @@
-"""Audit probes for the Cartesia surface: TTS bytes and SSE (with ``save``), file STT."""
+"""Audit probes for the Cartesia surface: TTS bytes, SSE (with ``save``) and the socket; file
+STT."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from sottovoce.audit.probe import Probe, ProbeClient, long_text, stt_file_cases
+from sottovoce.audit.sockets import CARTESIA, socket_cases
 
 _RAW = {"container": "raw", "encoding": "pcm_s16le", "sample_rate": 16000}
 
@@ -40,7 +42,12 @@ def _stt(client: ProbeClient) -> None:
     stt_file_cases(client, "cartesia", "/stt", ("model", "ink-whisper"), "language")
 
 
+def _tts_socket(client: ProbeClient) -> None:
+    socket_cases(client, "tts.cartesia_socket", CARTESIA)
+
+
 PROBES = (
     Probe("tts.cartesia", (("POST", "/tts/bytes"), ("POST", "/tts/sse")), _tts),
+    Probe("tts.cartesia_socket", (("WS", "/tts/websocket"),), _tts_socket),
     Probe("stt.files", (("POST", "/stt"),), _stt),
 )
