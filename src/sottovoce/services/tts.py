@@ -133,7 +133,10 @@ class Speech:
                 if self.decision.retain:
                     self._spoken.append(text)
                 request = SynthesisRequest(
-                    text=Sensitive(text), voice_id=self.voice.voice_id, speed=self.ask.speed
+                    text=Sensitive(text),
+                    voice_id=self.voice.voice_id,
+                    speed=self.ask.speed,
+                    continuation=offset > 0.0,
                 )
                 async for chunk in self.engine.synthesize(request):
                     pcm = chunk.pcm.reveal()
