@@ -112,19 +112,28 @@ class LiveUtterance:
             raise InvalidRequest(
                 f"More than {self._limit} characters are waiting to be spoken.", fields=("text",)
             )
+        if not self._command(_Text(piece, flush)):
+            raise InvalidRequest("This context has already ended.", fields=("context_id",))
         self._queued_chars += len(piece)
-        self._send.send_nowait(_Text(piece, flush))
 
     def flush(self) -> None:
         """Speak everything buffered now; a ``Flushed`` event follows its audio."""
         if not self.ending:
-            self._send.send_nowait(_Flush())
+            self._command(_Flush())
 
     def end(self) -> None:
         """No more text: speak what is buffered, then ``Done``."""
         if not self.ending:
             self.ending = True
-            self._send.send_nowait(_End())
+            self._command(_End())
+
+    def _command(self, command: _Command) -> bool:
+        """Queue a command; False when the utterance is already over (it failed meanwhile)."""
+        try:
+            self._send.send_nowait(command)
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+            return False
+        return True
 
     @property
     def idle(self) -> bool:
@@ -140,7 +149,11 @@ class LiveUtterance:
             self.cancel()
 
     def cancel(self) -> None:
-        """Stop now, within one engine piece; nothing more is sent and nothing is kept."""
+        """Stop now, within one engine piece; nothing more is sent and nothing is kept.
+
+        An utterance that already completed (its ``Done`` was sent) stays completed."""
+        if self.completed or self.finished.is_set():
+            return
         self.ending = True
         self.ctx.usage.cancelled = self.ctx.usage.error_code is None
         if self._scope is not None:
