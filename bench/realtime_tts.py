@@ -8,7 +8,9 @@ socket, against the engine called in-process, side by side in one run.
   Interleaved, so machine noise hits both alike. Target: server <= 1.2 x in-process + 30 ms,
   and the first audio arrives before the text has finished arriving.
 - Throughput: 1, 4 and 16 sockets at once, each streaming the paragraph at 20 words/s: audio
-  seconds per wall second, first-audio p50/p95, and errors (target: every socket served).
+  seconds per wall second, first-audio p50/p95, and errors (target: every socket served); and,
+  as the reference measured in the same run, as many ``POST .../stream`` requests carrying the
+  whole paragraph at once (what the machine gives when no text has to wait).
 
 Run: ``.venv/bin/python bench/realtime_tts.py [--reps 5]`` from the repository root. It starts
 its own server (engines preloaded, zero retention asked per socket) on a free port.
@@ -27,6 +29,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 from websockets.asyncio.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -92,6 +95,18 @@ async def stream_socket(url: str, key: str) -> Run:
     except Exception as exc:  # a benchmark reports failures, it does not stop on them
         return Run(0, 0, 0, type(exc).__name__)
     return Run(first_audio, text_done, audio / 2 / RATE)
+
+
+async def http_stream(url: str, key: str) -> float:
+    """Audio seconds of the whole paragraph through ``POST .../stream`` (the reference)."""
+    size = 0
+    async with (
+        httpx.AsyncClient(timeout=600) as client,
+        client.stream("POST", url, json={"text": PARAGRAPH}, headers={"xi-api-key": key}) as reply,
+    ):
+        async for data in reply.aiter_raw():
+            size += len(data)
+    return size / 2 / RATE
 
 
 async def engine_first_clause(engine: PiperSynthesizer) -> float:
@@ -160,6 +175,14 @@ async def main(reps: int) -> None:
                 f"audio-s/s (wall {wall:5.2f} s), first audio p50 {p50:6.0f} ms, "
                 f"p95 {p95:6.0f} ms, errors {errors or 'none'}"
             )
+            start = time.perf_counter()
+            stream_url = url.replace("ws", "http", 1).replace("stream-input", "stream")
+            reference = await asyncio.gather(
+                *(http_stream(stream_url, key) for _ in range(sockets))
+            )
+            wall = time.perf_counter() - start
+            rate = sum(reference) / wall
+            print(f"    reference, {sockets:2d} x POST /stream: {rate:5.1f} audio-s/s")
     finally:
         server.stop()
 
