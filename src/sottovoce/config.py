@@ -50,6 +50,15 @@ class TtsSettings(BaseModel):
     """ONNX threads per synthesis call. On 2 cores, 2 gives the lowest first-byte latency for
     one stream (the live-call case); 1 gives about 40% more throughput with 4+ concurrent
     streams (16.5 against 12.9 audio-s/s through the server) at a slower single stream."""
+    max_socket_message_bytes: int = Field(default=64 * 1024, ge=1024)
+    """Largest message a TTS socket accepts (ElevenLabs, Cartesia, Deepgram): a larger one
+    gets the vendor's error message and the socket is closed with code 1009."""
+    max_socket_contexts: int = Field(default=5, ge=1, le=100)
+    """Contexts (utterances) one TTS socket may have open at once; ElevenLabs' multi-context
+    socket never allows more than its own limit of 5."""
+    socket_idle_seconds: float = Field(default=20.0, gt=0, le=3600)
+    """A Cartesia or Deepgram TTS socket that receives no message for this long is closed
+    (ElevenLabs' socket takes its own ``inactivity_timeout`` query parameter, default 20)."""
 
 
 class SttSettings(BaseModel):

@@ -104,6 +104,28 @@ class ChunkTooLarge(PayloadTooLarge):
     default_message = "A message of this session is larger than this server accepts."
 
 
+class MessageTooLarge(PayloadTooLarge):
+    code = "message_too_large"
+    default_message = "A socket message is larger than this server accepts."
+
+
+class UnexpectedBinaryFrame(InvalidRequest):
+    code = "unexpected_binary_frame"
+    default_message = "This socket takes JSON text messages, not binary frames."
+
+
+class InactivityTimeout(SottovoceError):
+    status = 408
+    code = "inactivity_timeout"
+    default_message = "The socket received no message within its inactivity timeout."
+
+
+class TooManyContexts(SottovoceError):
+    status = 429
+    code = "too_many_contexts"
+    default_message = "This socket already has as many open contexts as it may."
+
+
 class SessionTimeLimit(AudioTooLong):
     code = "session_time_limit_exceeded"
     default_message = "The session reached its time limit."

@@ -13,7 +13,6 @@ import logging
 import time
 from typing import Any
 
-import anyio
 from starlette.datastructures import Headers, QueryParams
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -25,7 +24,6 @@ from sottovoce.errors import PayloadTooLarge, SottovoceError
 from sottovoce.privacy.logging import error_fields, log_event, request_id_var
 from sottovoce.services.context import Services
 from sottovoce.services.meter import UsageMeter
-from sottovoce.store import usage
 from sottovoce.store.ids import new_request_id, now_ms
 
 log = logging.getLogger("sottovoce.http")
@@ -198,34 +196,6 @@ class RequestLifecycle:
                 (meter.output_unit, meter.output_units, "output"),
             ),
         )
-        if meter.workspace_id is None or meter.product is None or meter.workspace_deleted:
-            return
-        record = usage.UsageRecord(
-            request_id=meter.request_id,
-            workspace_id=meter.workspace_id,
-            key_id=meter.key_id,
-            product=meter.product.value,
-            model_id=meter.model_id if self.services.engines.knows(meter.model_id or "") else None,
-            started_at_ms=meter.started_at_ms,
-            duration_ms=duration_ms,
-            input_units=meter.input_units,
-            input_unit=meter.input_unit,
-            output_units=meter.output_units,
-            output_unit=meter.output_unit,
-            status_code=status,
-            outcome=outcome,
-            error_code=meter.error_code,
-            content_retained=meter.content_retained,
-            zero_retention=meter.zero_retention,
-            retention_reason=meter.retention_reason,
+        await self.services.record_usage(
+            meter, duration_ms=duration_ms, status=status, outcome=outcome
         )
-
-        def write() -> None:
-            with self.services.store.session() as session:
-                usage.record(session, record)
-
-        try:
-            with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(write)
-        except Exception as exc:
-            log_event(log, "usage_write_failed", logging.ERROR, **error_fields(exc))

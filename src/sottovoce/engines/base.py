@@ -42,6 +42,9 @@ class SynthesisRequest:
     voice_id: str
     speed: float = 1.0
     language: str | None = None
+    continuation: bool = False
+    """The text goes on an utterance whose audio is already playing: the engine need not cut
+    a short first piece for latency (fewer, longer pieces synthesize faster)."""
 
 
 @dataclass(frozen=True)

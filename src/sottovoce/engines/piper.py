@@ -167,10 +167,9 @@ class PiperSynthesizer:
 
     # Synthesis ---------------------------------------------------------------------------
 
-    def split(self, text: str) -> list[Span]:
-        return split_text(
-            text, max_chars=self._max_chunk_chars, first_words=self._first_chunk_words
-        )
+    def split(self, text: str, *, continuation: bool = False) -> list[Span]:
+        first_words = 0 if continuation else self._first_chunk_words
+        return split_text(text, max_chars=self._max_chunk_chars, first_words=first_words)
 
     def synthesize_piece(self, text: str, speed: float = 1.0) -> PieceAudio:
         """One piece of text, blocking: for callers already off the event loop."""
@@ -185,7 +184,7 @@ class PiperSynthesizer:
         if not self.loaded:
             await self.aload()
         text = request.text.reveal()
-        spans = self.split(text)
+        spans = self.split(text, continuation=request.continuation)
         pending: asyncio.Future[PieceAudio] | None = None
         try:
             for index, span in enumerate(spans):

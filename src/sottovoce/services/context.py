@@ -5,10 +5,18 @@ Every product runs inside a :class:`RequestContext`. It takes the retention deci
 records it on the usage meter, and is the only way content reaches history:
 :meth:`RequestContext.retain` refuses unless that decision allows it. The context knows nothing
 of HTTP or of any vendor's wire format; the API layer builds one per request or socket.
+
+A socket that carries several utterances (a TTS socket's contexts) gives each one a *child*
+context (:meth:`RequestContext.child`): a meter of its own, written as its own usage record when
+the utterance ends (:meth:`RequestContext.finish`), and either its own decision (where the
+vendor lets each utterance carry its own settings) or its parent's, inherited. Every usage
+record, a request's or an utterance's, is built and written by one function,
+:meth:`Services.record_usage`.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -21,15 +29,18 @@ from sottovoce.engines.registry import EngineRegistry
 from sottovoce.errors import RetentionViolation
 from sottovoce.privacy import policy
 from sottovoce.privacy.eligibility import Product
+from sottovoce.privacy.logging import error_fields, log_event
 from sottovoce.privacy.policy import RequestFlags, RetentionDecision, Route
 from sottovoce.services.meter import UsageMeter
-from sottovoce.store import history, keys
+from sottovoce.store import history, keys, usage
 from sottovoce.store.db import Store
 from sottovoce.store.history import HistoryContent, NewHistoryItem
+from sottovoce.store.ids import now_ms
 from sottovoce.store.keys import ApiKey
 from sottovoce.store.workspaces import Workspace
 
 T = TypeVar("T")
+log = logging.getLogger("sottovoce.usage")
 
 
 @dataclass(frozen=True)
@@ -52,6 +63,49 @@ class Services:
     async def lookup_key(self, secret: str) -> tuple[ApiKey, Workspace] | None:
         """The key and its workspace, or ``None`` for an unknown or revoked key."""
         return await self.in_session(lambda s: keys.authenticate(s, secret))
+
+    async def record_usage(
+        self, meter: UsageMeter, *, duration_ms: int, status: int, outcome: str
+    ) -> None:
+        """Write the content-free usage record of a metered request or utterance.
+
+        The one place a usage record is built: the request middleware and a socket's utterances
+        both come here. A meter that was never authenticated (no workspace or product), or
+        whose request deleted its own workspace, writes nothing. The write is shielded from
+        cancellation (a client hanging up must not lose its record), and a failure is logged
+        by its type and code only."""
+        if meter.workspace_id is None or meter.product is None or meter.workspace_deleted:
+            return
+        known = meter.model_id is not None and self.engines.knows(meter.model_id)
+        record = usage.UsageRecord(
+            request_id=meter.request_id,
+            workspace_id=meter.workspace_id,
+            key_id=meter.key_id,
+            product=meter.product.value,
+            model_id=meter.model_id if known else None,
+            started_at_ms=meter.started_at_ms,
+            duration_ms=duration_ms,
+            input_units=meter.input_units,
+            input_unit=meter.input_unit,
+            output_units=meter.output_units,
+            output_unit=meter.output_unit,
+            status_code=status,
+            outcome=outcome,
+            error_code=meter.error_code,
+            content_retained=meter.content_retained,
+            zero_retention=meter.zero_retention,
+            retention_reason=meter.retention_reason,
+        )
+
+        def write() -> None:
+            with self.store.session() as session:
+                usage.record(session, record)
+
+        try:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(write)
+        except Exception as exc:
+            log_event(log, "usage_write_failed", logging.ERROR, **error_fields(exc))
 
 
 class AlreadyDecided(RuntimeError):
@@ -79,8 +133,55 @@ class RequestContext:
         self.usage = usage
         self.request_id = usage.request_id
         self._decision: RetentionDecision | None = None
+        self._finished = False
+
+    def child(self, *, inherit_decision: bool) -> RequestContext:
+        """A context for one utterance of this socket, metered on its own.
+
+        ``inherit_decision``: the utterance obeys this context's decision (taken once for the
+        whole socket; the child then cannot decide again); otherwise the child takes its own
+        decision, once, from the utterance's own settings."""
+        meter = UsageMeter(
+            request_id=self.request_id,
+            started_at_ms=now_ms(),
+            workspace_id=self.workspace.id,
+            key_id=self.key.id,
+            product=self.product,
+            model_id=self.usage.model_id,
+        )
+        child = RequestContext(
+            self.services, workspace=self.workspace, key=self.key, product=self.product, usage=meter
+        )
+        if inherit_decision:
+            child._decision = self.decision
+            meter.record_decision(child._decision)
+        return child
+
+    async def finish(self) -> None:
+        """Write this context's usage record now (an utterance that ended); once only.
+
+        Its outcome follows its meter: ``error`` with the error's status when one was recorded,
+        ``cancelled`` when it was cut short, ``ok`` otherwise."""
+        if self._finished:
+            return
+        self._finished = True
+        meter = self.usage
+        outcome, status = "ok", 200
+        if meter.error_code is not None:
+            outcome, status = "error", meter.error_status or 500
+        elif meter.cancelled:
+            outcome = "cancelled"
+        duration_ms = max(0, now_ms() - meter.started_at_ms)
+        await self.services.record_usage(
+            meter, duration_ms=duration_ms, status=status, outcome=outcome
+        )
 
     # The one decision ------------------------------------------------------------------------
+
+    @property
+    def decided(self) -> bool:
+        """Whether this context's decision was taken (or inherited from its socket)."""
+        return self._decision is not None
 
     def decide(self, flags: RequestFlags, route: Route | None = None) -> RetentionDecision:
         """Decide retention for this request, once (raises ``RetentionRefused`` subclasses)."""

@@ -65,6 +65,8 @@ class Audio:
     data: Sensitive[bytes]
     alignment: Sensitive[CharTimes] | None = None
     """The characters this audio speaks, when the engine can tell (``with-timestamps``)."""
+    start: float = 0.0
+    """Where this audio starts in the stream, in seconds (its alignment is in stream time)."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,14 @@ class TextDelta:
 
 
 @dataclass(frozen=True)
+class Flushed:
+    """Everything sent before a client's flush has been spoken (its audio came before this)."""
+
+    flush_id: int
+    """Which flush: 1 for the utterance's first, 2 for its second..."""
+
+
+@dataclass(frozen=True)
 class Done:
     """The stream ended as asked."""
 
@@ -109,7 +119,7 @@ class Failed:
         return self.error.code
 
 
-Event = Started | Audio | Partial | Committed | TextDelta | Done | Failed
+Event = Started | Audio | Partial | Committed | TextDelta | Flushed | Done | Failed
 
 
 async def first_or_raise(events: AsyncIterator[Event]) -> tuple[Event | None, AsyncIterator[Event]]:

@@ -27,6 +27,8 @@ class UsageMeter:
     output_units: float = 0.0
     output_unit: str | None = None
     error_code: str | None = None
+    error_status: int | None = None
+    """The HTTP status of that error (an utterance's record has no response of its own)."""
     content_retained: bool = False
     zero_retention: bool = False
     retention_reason: str | None = None
@@ -39,6 +41,10 @@ class UsageMeter:
         self.zero_retention = decision.zero_retention
         self.retention_reason = decision.reason.value
         # Whether content *was* retained is set by ctx.retain(); the decision only allows it.
+
+    def record_error(self, code: str, status: int) -> None:
+        self.error_code = code
+        self.error_status = status
 
     def add_input(self, units: float, unit: str) -> None:
         self.input_units += units

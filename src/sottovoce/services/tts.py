@@ -2,7 +2,8 @@
 
 A surface turns its vendor's request into a :class:`SpeechAsk` and writes the events of
 :meth:`Speech.speak` (a whole text) or :meth:`Speech.speak_stream` (text that arrives in pieces,
-as an LLM writes it) in its vendor's shape. Everything that matters for privacy happens here
+as an LLM writes it) in its vendor's shape; a socket's utterance drives :meth:`Speech.speak_live`
+through :mod:`sottovoce.services.tts_live`. Everything that matters for privacy happens here
 once: the retention decision before any synthesis, history only when the decision allows it
 and only after the whole utterance was produced, and a usage record marked cancelled (with
 nothing else kept) when the client goes away mid-stream.
@@ -19,7 +20,6 @@ from typing import Any
 from sottovoce.audio.encode import Encoder, encode_all
 from sottovoce.audio.formats import Codec, OutputFormat
 from sottovoce.engines.base import SynthesisRequest, Synthesizer
-from sottovoce.engines.text_split import complete_prefix
 from sottovoce.engines.voices import DEFAULT_VOICES, Voice
 from sottovoce.errors import InvalidRequest, SottovoceError, UnknownModel
 from sottovoce.privacy.eligibility import HistorySource
@@ -28,7 +28,8 @@ from sottovoce.privacy.policy import RequestFlags, Route
 from sottovoce.privacy.providers import Mode
 from sottovoce.privacy.sensitive import Sensitive
 from sottovoce.services.context import RequestContext
-from sottovoce.services.events import Audio, CharTimes, Done, Event, Failed
+from sottovoce.services.events import Audio, CharTimes, Done, Event, Failed, Flushed
+from sottovoce.services.text_buffer import TextBuffer
 from sottovoce.store.history import HistoryContent
 
 log = logging.getLogger("sottovoce.tts")
@@ -53,6 +54,13 @@ class SpeechAsk:
     """Request settings kept with a history item (numbers and enum values, no content)."""
 
 
+@dataclass(frozen=True)
+class FlushMark:
+    """In a live utterance's text: everything before it has been flushed (``Flushed`` event)."""
+
+    flush_id: int
+
+
 def resolve_synthesizer(ctx: RequestContext, requested: str | None) -> Synthesizer:
     """The engine for a model id: ours or a short name (404 ``model_not_found`` else)."""
     name = (requested or "").strip() or DEFAULT_MODEL
@@ -63,7 +71,9 @@ def resolve_synthesizer(ctx: RequestContext, requested: str | None) -> Synthesiz
 
 
 class Speech:
-    """One TTS request (or one utterance of a TTS socket): validated and decided on creation."""
+    """One TTS request (or one utterance of a TTS socket): validated and decided on creation.
+
+    A socket's utterance whose context inherited the socket's decision is not decided again."""
 
     def __init__(self, ctx: RequestContext, ask: SpeechAsk) -> None:
         self.ctx = ctx
@@ -74,7 +84,8 @@ class Speech:
             raise InvalidRequest(f"speed must be between {low:g} and {high:g}.", fields=("speed",))
         self.voice: Voice = DEFAULT_VOICES.resolve(ask.voice_id)
         ctx.usage.model_id = self.engine.info.model_id
-        self.decision = ctx.decide(ask.flags, Route(self.engine.info.provider, ask.mode))
+        route = Route(self.engine.info.provider, ask.mode)
+        self.decision = ctx.decision if ctx.decided else ctx.decide(ask.flags, route)
         self._spoken: list[str] = []
         self._produced: list[bytes] = []
 
@@ -97,22 +108,35 @@ class Speech:
         """The events for text that arrives in pieces: each complete clause is spoken as soon
         as it is there, while later text is still arriving; the rest when the pieces end."""
         limit = self.ctx.settings.tts
-        texts = _clauses(pieces, limit.max_chunk_chars, limit.max_text_chars)
+        buffer = TextBuffer(max_chunk_chars=limit.max_chunk_chars, max_chars=limit.max_text_chars)
+        return self._events(_clauses(pieces, buffer), metered=False)
+
+    def speak_live(self, texts: AsyncIterator[str | FlushMark]) -> AsyncIterator[Event]:
+        """The events for pieces a live utterance lets go (already cut, metered as spoken),
+        with a ``Flushed`` event where the client's flushes were."""
         return self._events(texts, metered=False)
 
-    async def _events(self, texts: AsyncIterator[str], *, metered: bool) -> AsyncIterator[Event]:
+    async def _events(
+        self, texts: AsyncIterator[str | FlushMark], *, metered: bool
+    ) -> AsyncIterator[Event]:
         encoder = Encoder(self.output, self.engine.sample_rate)
         offset = 0.0
         finished = False
         started = time.perf_counter()
         try:
             async for text in texts:
+                if isinstance(text, FlushMark):
+                    yield Flushed(text.flush_id)
+                    continue
                 if not metered:
                     self.ctx.usage.add_input(float(len(text)), "characters")
                 if self.decision.retain:
                     self._spoken.append(text)
                 request = SynthesisRequest(
-                    text=Sensitive(text), voice_id=self.voice.voice_id, speed=self.ask.speed
+                    text=Sensitive(text),
+                    voice_id=self.voice.voice_id,
+                    speed=self.ask.speed,
+                    continuation=offset > 0.0,
                 )
                 async for chunk in self.engine.synthesize(request):
                     pcm = chunk.pcm.reveal()
@@ -120,19 +144,21 @@ class Speech:
                         ttfb_ms = int((time.perf_counter() - started) * 1000)
                         log_event(log, "tts.first_chunk", ttfb_ms=ttfb_ms)
                     alignment = _shifted(chunk.alignment, offset)
+                    start = offset
                     offset += len(pcm) / 2 / chunk.sample_rate
-                    yield self._audio(encoder.feed(pcm), alignment)
+                    yield self._audio(encoder.feed(pcm), alignment, start)
             tail = encoder.finish()
-            self.ctx.usage.add_output(round(offset, 3), "audio_seconds")
-            if self.decision.retain:
+            if self.decision.retain and self._spoken:
                 await self._retain(tail)
             finished = True
-            yield self._audio(tail, None)
+            yield self._audio(tail, None, offset)
             yield Done()
         except SottovoceError as exc:
-            self.ctx.usage.error_code = exc.code
+            self.ctx.usage.record_error(exc.code, exc.status)
             yield Failed(exc)
         finally:
+            # Audio sent is metered however the stream ends (a cancelled utterance too).
+            self.ctx.usage.add_output(round(offset, 3), "audio_seconds")
             if not finished:
                 encoder.close()
                 if self.ctx.usage.error_code is None:
@@ -140,10 +166,10 @@ class Speech:
             self._produced.clear()
             self._spoken.clear()
 
-    def _audio(self, data: bytes, alignment: CharTimes | None) -> Audio:
+    def _audio(self, data: bytes, alignment: CharTimes | None, start: float) -> Audio:
         if self.decision.retain:
             self._produced.append(data)
-        return Audio(Sensitive(data), Sensitive(alignment) if alignment else None)
+        return Audio(Sensitive(data), Sensitive(alignment) if alignment else None, round(start, 4))
 
     async def _retain(self, tail: bytes) -> None:
         audio = b"".join([*self._produced, tail])
@@ -199,21 +225,12 @@ async def _once(text: str) -> AsyncIterator[str]:
     yield text
 
 
-async def _clauses(
-    pieces: AsyncIterator[Sensitive[str]], max_chunk_chars: int, max_buffer_chars: int
-) -> AsyncIterator[str]:
+async def _clauses(pieces: AsyncIterator[Sensitive[str]], buffer: TextBuffer) -> AsyncIterator[str]:
     """Complete clauses of the text as it arrives; what is left when the pieces end."""
-    buffer = ""
     async for piece in pieces:
-        buffer += piece.reveal()
-        if len(buffer) > max_buffer_chars:
-            raise InvalidRequest(
-                f"More than {max_buffer_chars} characters are waiting to be spoken.",
-                fields=("text",),
-            )
-        ready = complete_prefix(buffer, max_chars=max_chunk_chars)
-        if ready and buffer[:ready].strip():
-            yield buffer[:ready]
-            buffer = buffer[ready:]
-    if buffer.strip():
-        yield buffer
+        ready = buffer.push(piece.reveal())
+        if ready is not None:
+            yield ready
+    rest = buffer.flush()
+    if rest is not None:
+        yield rest

@@ -1,5 +1,5 @@
-"""The Cartesia surface: TTS bytes and SSE, file STT and voices, as the ``cartesia`` SDKs (4.x
-and the older 2.x) call them.
+"""The Cartesia surface: TTS bytes, SSE and socket, file and streaming STT, and voices, as the
+``cartesia`` SDKs (4.x and the older 2.x) call them.
 
 Keys come as ``Authorization: Bearer`` (4.x), ``X-API-Key`` (2.x) or the ``api_key`` query
 parameter (sockets); errors carry Cartesia's ``error_code``, ``title`` and ``message``.
@@ -8,13 +8,13 @@ parameter (sockets); errors carry Cartesia's ``error_code``, ``title`` and ``mes
 from __future__ import annotations
 
 from sottovoce.api import keys
-from sottovoce.api.cartesia import probes, stt, tts, voices
+from sottovoce.api.cartesia import probes, stt, stt_socket, tts, tts_socket, voices
 from sottovoce.api.cartesia.errors import error_shape
 from sottovoce.api.surface import Surface
 
 SURFACE = Surface(
     name="cartesia",
-    routers=(tts.router, stt.router, voices.router),
+    routers=(tts.router, tts_socket.router, stt.router, stt_socket.router, voices.router),
     key_sources=(
         keys.authorization("bearer"),
         keys.header("x-api-key"),

@@ -1,10 +1,13 @@
-"""Audit probes for the Cartesia surface: TTS bytes and SSE (with ``save``), file STT."""
+"""Audit probes for the Cartesia surface: TTS bytes, SSE (with ``save``) and the socket; file
+STT."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from sottovoce.audit.probe import Probe, ProbeClient, long_text, stt_file_cases
+from sottovoce.audit.probe import Probe, ProbeClient, long_text, marked_wav, stt_file_cases
+from sottovoce.audit.sockets import CARTESIA, socket_cases
 
 _RAW = {"container": "raw", "encoding": "pcm_s16le", "sample_rate": 16000}
 
@@ -40,7 +43,38 @@ def _stt(client: ProbeClient) -> None:
     stt_file_cases(client, "cartesia", "/stt", ("model", "ink-whisper"), "language")
 
 
+def _tts_socket(client: ProbeClient) -> None:
+    socket_cases(client, "tts.cartesia_socket", CARTESIA)
+
+
+def _stt_socket(client: ProbeClient) -> None:
+    """A bad command and audio carrying the marker, then a finalize; once closed with
+    ``done``, once dropped mid-stream."""
+    from websockets.sync.client import connect
+
+    for path in ("done", "abrupt_disconnect"):
+        case = client.marker("stt.cartesia_socket", path)
+        url = f"{client.ws_url}/stt/websocket?encoding=pcm_s16le&sample_rate=16000"
+        with connect(url, additional_headers=client.bearer, open_timeout=30) as ws:
+            case.status = 101
+            ws.send(case.marker)
+            json.loads(ws.recv(timeout=30))
+            ws.send(marked_wav(case.marker))
+            ws.send("finalize")
+            while json.loads(ws.recv(timeout=120))["type"] != "flush_done":
+                pass
+            if path == "abrupt_disconnect":
+                ws.send(marked_wav(case.marker))
+                ws.socket.close()
+            else:
+                ws.send("done")
+                while json.loads(ws.recv(timeout=120))["type"] != "done":
+                    pass
+
+
 PROBES = (
     Probe("tts.cartesia", (("POST", "/tts/bytes"), ("POST", "/tts/sse")), _tts),
+    Probe("tts.cartesia_socket", (("WS", "/tts/websocket"),), _tts_socket),
     Probe("stt.files", (("POST", "/stt"),), _stt),
+    Probe("stt.cartesia_socket", (("WS", "/stt/websocket"),), _stt_socket),
 )

@@ -73,12 +73,11 @@ def _speed(body: CartesiaBody) -> float:
     return 1.0
 
 
-def _speech(
-    ctx: RequestContext, body: CartesiaBody, flags: RequestFlags, mode: Mode, raw_only: bool
-) -> Speech:
+def speech_ask(body: CartesiaBody, flags: RequestFlags, mode: Mode, raw_only: bool) -> SpeechAsk:
+    """One utterance as Cartesia asks for it (also a socket context's first request)."""
     fmt = output_format(body.output_format, raw_only=raw_only)
     voice = body.voice if isinstance(body.voice, str) else body.voice.id
-    ask = SpeechAsk(
+    return SpeechAsk(
         output=fmt,
         voice_id=ALIASES.voice(voice),
         model_id=ALIASES.tts_model(body.model_id),
@@ -86,7 +85,12 @@ def _speech(
         flags=RequestFlags(enable_logging=flags.enable_logging, save=bool(body.save)),
         mode=mode,
     )
-    return Speech(ctx, ask)
+
+
+def _speech(
+    ctx: RequestContext, body: CartesiaBody, flags: RequestFlags, mode: Mode, raw_only: bool
+) -> Speech:
+    return Speech(ctx, speech_ask(body, flags, mode, raw_only))
 
 
 @router.post("/bytes")

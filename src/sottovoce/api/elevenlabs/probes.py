@@ -1,4 +1,5 @@
-"""Audit probes for the ElevenLabs surface: TTS (four routes), file STT, the realtime socket."""
+"""Audit probes for the ElevenLabs surface: TTS (four routes, two sockets), file STT, the
+realtime STT socket."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import base64
 import json
 
 from sottovoce.audit.probe import Probe, ProbeClient, long_text, marked_wav, stt_file_cases
+from sottovoce.audit.sockets import ELEVENLABS_MULTI, ELEVENLABS_SINGLE, socket_cases
 
 TTS_ROUTES = (
     ("POST", "/v1/text-to-speech/{voice_id}"),
@@ -92,8 +94,26 @@ def _stt_realtime(client: ProbeClient) -> None:
                 ws.socket.close()
 
 
+def _tts_socket(client: ProbeClient) -> None:
+    socket_cases(client, "tts.elevenlabs_socket", ELEVENLABS_SINGLE)
+
+
+def _tts_multi_socket(client: ProbeClient) -> None:
+    socket_cases(client, "tts.elevenlabs_multi_socket", ELEVENLABS_MULTI)
+
+
 PROBES = (
     Probe("tts.elevenlabs", TTS_ROUTES, _tts),
+    Probe(
+        "tts.elevenlabs_socket",
+        (("WS", "/v1/text-to-speech/{voice_id}/stream-input"),),
+        _tts_socket,
+    ),
+    Probe(
+        "tts.elevenlabs_multi_socket",
+        (("WS", "/v1/text-to-speech/{voice_id}/multi-stream-input"),),
+        _tts_multi_socket,
+    ),
     Probe("stt.files", (("POST", "/v1/speech-to-text"),), _stt_files),
     Probe("stt.realtime", (("WS", "/v1/speech-to-text/realtime"),), _stt_realtime),
 )

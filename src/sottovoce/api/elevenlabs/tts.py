@@ -68,6 +68,28 @@ class TtsBody(BaseModel):
     apply_text_normalization: str | None = Field(default=None, max_length=10)
 
 
+def speech_ask(
+    voice_id: str,
+    voice_settings: VoiceSettings | None,
+    model_id: str | None,
+    output: str | None,
+    flags: RequestFlags,
+    mode: Mode,
+) -> SpeechAsk:
+    """One utterance as ElevenLabs asks for it (also used by the TTS sockets)."""
+    vs = voice_settings or VoiceSettings()
+    kept = {k: v for k, v in vs.model_dump().items() if v is not None and k != "speed"}
+    return SpeechAsk(
+        output=output_format(output),
+        voice_id=ALIASES.voice(voice_id),
+        model_id=ALIASES.tts_model(model_id),
+        speed=vs.speed if vs.speed is not None else 1.0,
+        flags=flags,
+        mode=mode,
+        settings=kept,
+    )
+
+
 def speech(
     ctx: RequestContext,
     voice_id: str,
@@ -77,19 +99,8 @@ def speech(
     flags: RequestFlags,
     mode: Mode,
 ) -> Speech:
-    """One utterance as ElevenLabs asks for it (also used by the TTS sockets)."""
-    vs = voice_settings or VoiceSettings()
-    kept = {k: v for k, v in vs.model_dump().items() if v is not None and k != "speed"}
-    ask = SpeechAsk(
-        output=output_format(output),
-        voice_id=ALIASES.voice(voice_id),
-        model_id=ALIASES.tts_model(model_id),
-        speed=vs.speed if vs.speed is not None else 1.0,
-        flags=flags,
-        mode=mode,
-        settings=kept,
-    )
-    return Speech(ctx, ask)
+    """The product for one utterance, validated and decided."""
+    return Speech(ctx, speech_ask(voice_id, voice_settings, model_id, output, flags, mode))
 
 
 @dataclass(frozen=True)

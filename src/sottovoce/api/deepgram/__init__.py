@@ -1,0 +1,22 @@
+"""The Deepgram surface: text-to-speech over REST (``POST /v1/speak``) and its socket
+(``WS /v1/speak``), as the ``deepgram-sdk`` calls them with its environment pointed here
+(``DeepgramClientEnvironment(base="http://host:port", production="ws://host:port", ...)``).
+
+Keys come as ``Authorization: Token``; errors are Deepgram's ``{"err_code", "err_msg",
+"request_id"}``.
+"""
+
+from __future__ import annotations
+
+from sottovoce.api import keys
+from sottovoce.api.deepgram import probes, speak, speak_socket
+from sottovoce.api.deepgram.errors import error_shape
+from sottovoce.api.surface import Surface
+
+SURFACE = Surface(
+    name="deepgram",
+    routers=(speak.router, speak_socket.router),
+    key_sources=(keys.authorization("token"),),
+    error_shape=error_shape,
+    probes=probes.PROBES,
+)

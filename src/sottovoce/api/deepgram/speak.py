@@ -1,0 +1,76 @@
+"""Deepgram text-to-speech: ``POST /v1/speak`` (the audio in one reply), as the ``deepgram-sdk``
+calls it (``speak.v1.audio.generate``), and the query both it and the socket read.
+
+Query: ``model`` (an ``aura`` name: the default model, speaking the voice it names),
+``encoding``, ``container``, ``sample_rate``, ``bit_rate``, ``speed`` (0.7-1.5),
+``mip_opt_out`` (accepted: sottovoce never uses content to improve models) and
+``enable_logging=false`` (zero retention for this request). Body ``{"text"}``. Keys come as
+``Authorization: Token``; errors as ``{"err_code", "err_msg", "request_id"}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict
+
+from sottovoce.api import params
+from sottovoce.api.deepgram.aliases import ALIASES, DEFAULT_MODEL, voice_of
+from sottovoce.api.deepgram.formats import output_format
+from sottovoce.api.deps import context
+from sottovoce.errors import InvalidRequest
+from sottovoce.privacy.eligibility import Product
+from sottovoce.privacy.policy import RequestFlags
+from sottovoce.privacy.providers import Mode
+from sottovoce.privacy.sensitive import Sensitive
+from sottovoce.services.context import RequestContext
+from sottovoce.services.tts import Speech, SpeechAsk, collect
+
+router = APIRouter(tags=["Deepgram: text to speech"])
+TtsContext = Annotated[RequestContext, Depends(context(Product.TTS))]
+
+
+class SpeakBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    text: Sensitive[str]
+
+
+def speak_ask(query: Mapping[str, str], mode: Mode, *, socket: bool = False) -> SpeechAsk:
+    """One utterance as Deepgram's query asks for it (the REST route and the socket)."""
+    if query.get("callback"):
+        raise InvalidRequest("Callbacks are not supported by this server.", fields=("callback",))
+    params.flag(query.get("mip_opt_out"), "mip_opt_out")
+    speed = params.number(query.get("speed"), "speed", 0.7, 1.5)
+    model = query.get("model") or DEFAULT_MODEL
+    fmt = output_format(
+        query.get("encoding"),
+        query.get("container"),
+        query.get("sample_rate"),
+        query.get("bit_rate"),
+        socket=socket,
+    )
+    return SpeechAsk(
+        output=fmt,
+        voice_id=voice_of(model),
+        model_id=ALIASES.tts_model(model),
+        speed=1.0 if speed is None else speed,
+        flags=RequestFlags(
+            enable_logging=params.flag(query.get("enable_logging"), "enable_logging")
+        ),
+        mode=mode,
+    )
+
+
+@router.post("/v1/speak")
+async def speak(request: Request, body: SpeakBody, ctx: TtsContext) -> Response:
+    tts = Speech(ctx, speak_ask(request.query_params, Mode.SYNC))
+    audio, _ = await collect(tts.speak(body.text), tts.output)
+    headers = {
+        "dg-request-id": ctx.request_id,
+        "dg-model-name": request.query_params.get("model") or DEFAULT_MODEL,
+        "dg-char-count": str(body.text.size),
+    }
+    return Response(content=audio, media_type=tts.output.media_type, headers=headers)
