@@ -20,5 +20,7 @@ def test_elevenlabs_names() -> None:
 def test_unsupported_names_list_the_supported_ones() -> None:
     with pytest.raises(InvalidRequest) as info:
         output_format("mp3_1_2")
+    assert (info.value.code, info.value.fields) == ("invalid_request", ("output_format",))
+    # The message is for people: it lists the choices, and never repeats the bad value.
     assert "pcm_16000" in info.value.message
     assert "mp3_1_2" not in info.value.message

@@ -10,6 +10,7 @@ from sottovoce.errors import InvalidRequest
 def test_unsupported_names_list_the_supported_ones() -> None:
     with pytest.raises(InvalidRequest) as info:
         output_format("ogg")
+    assert (info.value.code, info.value.fields) == ("invalid_request", ("response_format",))
     assert "flac" in info.value.message
 
 
