@@ -7,14 +7,16 @@ own vocabulary (a socket's message type, a gRPC code) maps them by class.
 
     SottovoceError                      500 internal_error
     ├── InvalidRequest                  422 invalid_request
-    │   └── InvalidAudio                422 invalid_audio
+    │   ├── InvalidAudio                422 invalid_audio
+    │   └── UnexpectedBinaryFrame       422 unexpected_binary_frame
     ├── InvalidJson                     400 invalid_json
     ├── ContextLengthExceeded           400 context_length_exceeded
     ├── UnsupportedMediaType            415 unsupported_media_type
     ├── PayloadTooLarge                 413 payload_too_large
     │   ├── AudioTooLong                413 audio_too_long
     │   │   └── SessionTimeLimit        413 session_time_limit_exceeded
-    │   └── ChunkTooLarge               413 chunk_size_exceeded
+    │   ├── ChunkTooLarge               413 chunk_size_exceeded
+    │   └── MessageTooLarge             413 message_too_large
     ├── Unauthorized                    401 unauthorized
     ├── Forbidden                       403 forbidden
     │   └── AdminRequired               403 admin_required
@@ -24,6 +26,8 @@ own vocabulary (a socket's message type, a gRPC code) maps them by class.
     ├── UnknownVoice                    404 voice_not_found
     ├── MethodNotAllowed                405 method_not_allowed
     ├── Conflict                        409 conflict
+    ├── InactivityTimeout               408 inactivity_timeout
+    ├── TooManyContexts                 429 too_many_contexts
     ├── RetentionRefused                403 retention_refused (the policy will not serve it)
     │   ├── ZdrRequiresEnterprise       403 zdr_requires_enterprise
     │   ├── ZdrWithdrawn                403 zdr_withdrawn
