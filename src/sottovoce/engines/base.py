@@ -40,8 +40,12 @@ class ModelInfo:
 class SynthesisRequest:
     text: Sensitive[str]
     voice_id: str
+    """The engine's own name for the voice (Piper ``joe``, hibari ``heart``, a Kokoro pack)."""
     speed: float = 1.0
     language: str | None = None
+    style: Sensitive[bytes] | None = None
+    """A voice made for a workspace (designed or matched): a Kokoro style pack, float32
+    ``[510, 256]``. Derived from the workspace's own samples or description, so sensitive."""
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sottovoce.audit.probe import Probe, ProbeClient, long_text, stt_file_cases
+from sottovoce.audit.probe import (
+    Probe,
+    ProbeClient,
+    corrupt_audio,
+    long_text,
+    marked_wav,
+    stt_file_cases,
+)
 
 _RAW = {"container": "raw", "encoding": "pcm_s16le", "sample_rate": 16000}
 
@@ -36,6 +43,18 @@ def _tts(client: ProbeClient) -> None:
     client.disconnect(case, "/tts/sse", headers=headers, json=body(long_text(case.marker)))
 
 
+def _clone(client: ProbeClient) -> None:
+    """Cloning keeps its samples by nature: refused under ZDR, kept sealed otherwise."""
+    case = client.marker("voices.cartesia", "clone", retained=True)
+    clip = {"clip": (f"{case.marker}.wav", marked_wav(case.marker), "audio/wav")}
+    fields = {"name": case.marker, "description": case.marker, "language": "en"}
+    client.send(case, "POST", "/voices/clone", headers=client.bearer, files=clip, data=fields)
+    case = client.marker("voices.cartesia", "clone_corrupt_audio")
+    clip = {"clip": (f"{case.marker}.wav", corrupt_audio(case.marker), "audio/wav")}
+    client.send(case, "POST", "/voices/clone", headers=client.bearer, files=clip,
+                data={"name": case.marker, "language": "en"})  # fmt: skip
+
+
 def _stt(client: ProbeClient) -> None:
     stt_file_cases(client, "cartesia", "/stt", ("model", "ink-whisper"), "language")
 
@@ -43,4 +62,5 @@ def _stt(client: ProbeClient) -> None:
 PROBES = (
     Probe("tts.cartesia", (("POST", "/tts/bytes"), ("POST", "/tts/sse")), _tts),
     Probe("stt.files", (("POST", "/stt"),), _stt),
+    Probe("voices.cartesia", (("POST", "/voices/clone"),), _clone),
 )
