@@ -2,7 +2,8 @@
 again in another voice, where they were said.
 
 How: the recording is decoded in memory and transcribed with word timestamps (local Whisper);
-its words are grouped into phrases at the pauses (``PAUSE`` or longer); each phrase is spoken
+its words are grouped into phrases at the pauses (``PAUSE`` or longer), each phrase's span
+tightened to where the recording is loud (Whisper's word times often start early); each is spoken
 by the target voice, its silence trimmed, time-stretched (WSOLA, pitch kept) into the span the
 phrase took in the recording, and placed there. Kept: the words, when each phrase starts and
 ends, and the pauses between phrases (to about 10 ms), hence the whole length. Not kept: the
@@ -89,6 +90,29 @@ def phrases(words: tuple[Word, ...]) -> list[Phrase]:
     ]
 
 
+def loudness(samples: Floats, rate: int, frame_s: float = 0.01) -> Floats:
+    """dB relative to the loudest 10 ms frame, one value per frame."""
+    frame = max(1, int(rate * frame_s))
+    usable = samples[: samples.size // frame * frame].reshape(-1, frame).astype(np.float64)
+    if usable.size == 0:
+        return np.zeros(0, np.float32)
+    rms = np.sqrt(np.mean(usable**2, axis=1)) + 1e-9
+    db: Floats = (20 * np.log10(rms / rms.max())).astype(np.float32)
+    return db
+
+
+def snapped(phrase: Phrase, db: Floats, frame_s: float = 0.01, floor: float = -35.0) -> Phrase:
+    """The phrase's span tightened to where the recording is loud: Whisper's word times often
+    begin a little inside the silence before a word."""
+    first, last = int(phrase.start / frame_s), int(phrase.end / frame_s) + 10
+    loud = np.nonzero(db[first : last + 1] > floor)[0]
+    if loud.size == 0:
+        return phrase
+    start = (first + int(loud[0])) * frame_s
+    end = min((first + int(loud[-1]) + 1) * frame_s, phrase.end + 0.1)
+    return Phrase(phrase.text, start, max(end, start + 0.05))
+
+
 def _trimmed(audio: Floats) -> Floats:
     loud = np.nonzero(np.abs(audio) > 0.02 * max(float(np.max(np.abs(audio))), 1e-6))[0]
     return audio[loud[0] : loud[-1] + 1] if loud.size else audio[:0]
@@ -150,7 +174,9 @@ class VoiceChange:
             ).reveal()
             total = round(decoded.duration * rate)
             written = 0
-            for phrase in phrases(transcript.words):
+            db = loudness(decoded.array(), decoded.sample_rate)
+            for heard in phrases(transcript.words):
+                phrase = snapped(heard, db)
                 audio = _trimmed(await self._speak(spoken, phrase.text))
                 start = max(round(phrase.start * rate), written)
                 span = max(1, round((phrase.end - phrase.start) * rate))

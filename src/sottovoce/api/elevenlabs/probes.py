@@ -143,6 +143,8 @@ def _dialogue(client: ProbeClient) -> None:
 STS_ROUTES = (
     ("POST", "/v1/speech-to-speech/{voice_id}"),
     ("POST", "/v1/speech-to-speech/{voice_id}/stream"),
+    ("POST", "/v1/voice-changer/{voice_id}"),
+    ("POST", "/v1/voice-changer/{voice_id}/stream"),
 )
 
 
@@ -150,11 +152,16 @@ def _sts(client: ProbeClient) -> None:
     """The marker rides in the recording (metadata, file name, raw samples) and the form. The
     recording is never kept, even with retention on (only the transcript and the output)."""
     name = "sts"
-    for suffix, path in (("", "success"), ("/stream", "stream")):
+    for url, path in (
+        ("/v1/speech-to-speech/joe", "success"),
+        ("/v1/speech-to-speech/joe/stream", "stream"),
+        ("/v1/voice-changer/joe", "sdk_path"),
+        ("/v1/voice-changer/joe/stream", "sdk_path_stream"),
+    ):
         case = client.marker(name, path)
         upload = {"audio": (f"{case.marker}.wav", marked_wav(case.marker), "audio/wav")}
-        client.send(case, "POST", f"/v1/speech-to-speech/joe{suffix}", files=upload,
-                    data={"model_id": "eleven_english_sts_v2", "seed": case.marker})  # fmt: skip
+        fields = {"model_id": "eleven_english_sts_v2", "seed": case.marker}
+        client.send(case, "POST", url, files=upload, data=fields)
     case = client.marker(name, "raw_samples", audio=True)
     upload = {"audio": ("speech.wav", sampled_wav(case.marker), "audio/wav")}
     client.send(case, "POST", "/v1/speech-to-speech/heart", files=upload)

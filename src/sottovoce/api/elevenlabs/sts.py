@@ -1,6 +1,7 @@
 """ElevenLabs speech-to-speech (voice changer): ``POST /v1/speech-to-speech/{voice_id}`` and
-``/stream``, multipart ``audio``, ``model_id``, ``voice_settings``, ``seed``,
-``remove_background_noise`` and ``file_format``; query ``output_format`` and ``enable_logging``.
+``/stream`` (the SDK calls them ``/v1/voice-changer/...``: both are served), multipart
+``audio``, ``model_id``, ``voice_settings``, ``seed``, ``remove_background_noise`` and
+``file_format``; query ``output_format`` and ``enable_logging``.
 
 What the conversion keeps and loses is in :mod:`sottovoce.services.sts`: the words and their
 timing are kept, the speaker's delivery is not.
@@ -27,7 +28,7 @@ from sottovoce.services.events import Audio, Event
 from sottovoce.services.sts import StsAsk, VoiceChange
 from sottovoce.services.tts import collect
 
-router = APIRouter(prefix="/v1/speech-to-speech", tags=["ElevenLabs: speech to speech"])
+router = APIRouter(tags=["ElevenLabs: speech to speech"])
 StsContext = Annotated[RequestContext, Depends(context(Product.SPEECH_TO_SPEECH))]
 
 
@@ -67,13 +68,15 @@ def _audio_bytes(event: Event) -> bytes | None:
     return event.data.reveal() if isinstance(event, Audio) else None
 
 
-@router.post("/{voice_id}")
+@router.post("/v1/speech-to-speech/{voice_id}")
+@router.post("/v1/voice-changer/{voice_id}")  # the SDK's path
 async def convert(change: Annotated[VoiceChange, Depends(voice_change(Mode.SYNC))]) -> Response:
     audio, _ = await collect(change.events(), change.output)
     return Response(content=audio, media_type=change.output.media_type)
 
 
-@router.post("/{voice_id}/stream")
+@router.post("/v1/speech-to-speech/{voice_id}/stream")
+@router.post("/v1/voice-changer/{voice_id}/stream")  # the SDK's path
 async def stream(
     change: Annotated[VoiceChange, Depends(voice_change(Mode.STREAMING))],
 ) -> StreamingResponse:
