@@ -25,7 +25,7 @@ SCRIPT = textwrap.dedent(
     from sottovoce.engines.base import SynthesisRequest, TranscriptionRequest, ChatRequest
     from sottovoce.engines.base import ChatMessage
     from sottovoce.privacy.sensitive import Sensitive
-    import onnxruntime, faster_whisper, ctranslate2, piper, hibari, kokoro_onnx  # noqa
+    import onnxruntime, faster_whisper, ctranslate2, piper, hibari  # noqa: native libraries
     import numpy as np
 
     assert os.environ["ORT_DISABLE_TELEMETRY"] == "1"
@@ -53,6 +53,9 @@ SCRIPT = textwrap.dedent(
         [d async for d in chat.stream(ask)]
 
     anyio.run(main)
+    # Checked again after exit, but also now: a library that cleans up at exit still wrote.
+    assert os.listdir(os.environ["TMPDIR"]) == [], os.listdir(os.environ["TMPDIR"])
+    assert os.listdir(os.environ["HOME"]) == [], os.listdir(os.environ["HOME"])
     print("ran")
     """
 )

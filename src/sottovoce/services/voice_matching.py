@@ -149,7 +149,9 @@ async def match_voice(
     total = budget + (CHECKED if transcriber is not None else 0)
 
     async def evaluate(params: npt.NDArray[np.float64]) -> float:
-        score, similarity = await anyio.to_thread.run_sync(matcher.score, params)
+        score, similarity = await anyio.to_thread.run_sync(
+            matcher.score, params, abandon_on_cancel=True
+        )
         tried.append((score, similarity, np.asarray(params, np.float64)))
         await progress(len(tried) / total)
         return score
@@ -191,7 +193,9 @@ async def _intelligible(
     matcher: Matcher, transcriber: Transcriber, params: npt.NDArray[np.float64]
 ) -> bool:
     pack = matcher.kokoro.space.blend(params)
-    audio = await anyio.to_thread.run_sync(matcher.kokoro.render, CHECK_TEXT, pack)
+    audio = await anyio.to_thread.run_sync(
+        matcher.kokoro.render, CHECK_TEXT, pack, abandon_on_cancel=True
+    )
     samples = _to_16k(audio, matcher.kokoro.sample_rate)
     heard = await transcriber.transcribe(
         TranscriptionRequest(audio=Sensitive(samples.astype("<f4").tobytes()), language="en")
