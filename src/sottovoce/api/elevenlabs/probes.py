@@ -205,7 +205,8 @@ def _voices(client: ProbeClient) -> None:
     client.send(case, "POST", "/v1/voices/add", files=files, data={"name": case.marker},
                 params={"enable_logging": "false"})  # fmt: skip
     case = client.marker(name, "design")
-    body = {"voice_description": f"A calm woman {case.marker}", "text": f"Hello {case.marker}."}
+    # The marker in the description only: spelled out, it would make long previews.
+    body = {"voice_description": f"A calm woman {case.marker}", "text": "Hi."}
     client.send(case, "POST", "/v1/text-to-voice/design", json=body)
     case = client.marker(name, "design_empty_description")
     client.send(case, "POST", "/v1/text-to-voice/design",
