@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from sottovoce.engines.registry import EngineRegistry
 from sottovoce.engines.voices import DEFAULT_VOICES, KOKORO, Voice
-from sottovoce.errors import Conflict, NotFound, UnknownVoice
+from sottovoce.errors import NotFound, UnknownVoice, VoiceNotReady
 from sottovoce.privacy.sensitive import Sensitive
 from sottovoce.services.context import RequestContext
 from sottovoce.store import voices as store
@@ -24,11 +24,6 @@ from sottovoce.store.voices import StoredVoice
 
 WORKSPACE_PREFIX = "voice_"
 WORKSPACE_CATEGORY = "workspace"
-
-
-class VoiceNotReady(Conflict):
-    code = "voice_not_ready"
-    default_message = "This voice is still being made; try again when it is ready."
 
 
 @dataclass(frozen=True)
