@@ -7,8 +7,9 @@ engine speaks it, under which of the engine's own names, and what a listing show
 to the default voice by each vendor's surface before they reach this table. Voices a workspace
 designs or matches live in the database (``store/voices.py``), not here.
 
-Measured by ``bench/voices.py``: Joe, Kumo (male) and Heart, Gongitsune (female) are four
-different people to the speaker encoder (cosine similarity below 0.6 for every pair).
+Measured by ``bench/voices.py``: Joe, Kumo (male) and Heart, Alpha (female) are four different
+people to the speaker encoder (cosine similarity below 0.6 for every pair); Gongitsune is close
+to Heart and Alpha (about 0.66), Daichi a variant of Kumo (about 0.9).
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ import logging
 import math
 import re
 import time
+import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -141,7 +142,10 @@ async def match_voice(
 ) -> Match:
     """Search ``evaluations`` candidates (the shipped packs first) and keep the best one that
     is still intelligible. ``progress`` gets the fraction done (and may raise to stop)."""
-    import cma
+    with warnings.catch_warnings():
+        # cma warns on import that matplotlib (for its plots) is missing: not needed here.
+        warnings.simplefilter("ignore", UserWarning)
+        import cma
 
     space = matcher.kokoro.space
     tried: list[tuple[float, float, npt.NDArray[np.float64]]] = []  # score, similarity, params

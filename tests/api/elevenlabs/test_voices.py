@@ -66,8 +66,8 @@ def cli_wait(server: RunningServer, key: str, voice_id: str) -> subprocess.Compl
 def test_the_library_lists_two_women_and_two_men_with_their_metadata(eleven: ElevenLabs) -> None:
     voices = eleven.voices.get_all().voices
     labels = {v.name: v.labels or {} for v in voices}
-    assert {"Joe", "Heart", "Kumo", "Gongitsune"} <= set(labels)
-    assert [labels[n]["gender"] for n in ("Joe", "Kumo", "Heart", "Gongitsune")] == [
+    assert {"Joe", "Heart", "Kumo", "Alpha"} <= set(labels)
+    assert [labels[n]["gender"] for n in ("Joe", "Kumo", "Heart", "Alpha")] == [
         "male", "male", "female", "female"
     ]  # fmt: skip
     for name in labels:
