@@ -169,7 +169,8 @@ async def main() -> None:
         start = max(float(e @ held) for e in packs.values())
         error = await wer(registry, spoken)
         print(f"{reference.name:35s} {matched:17.2f}  {float(embeddings[nearest] @ held):7.2f} "
-              f"({nearest:10s})  {start:10.2f}  {minutes:6.1f}   WER {error:.3f}")  # fmt: skip
+              f"({nearest:10s})  {start:10.2f}  {minutes:6.1f}   WER {error:.3f}   "
+              f"fit {match.start_similarity:.2f} -> {match.similarity:.2f}")  # fmt: skip
 
 
 if __name__ == "__main__":

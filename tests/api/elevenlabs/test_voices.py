@@ -131,7 +131,7 @@ def test_designed_voices_come_from_a_description(
     server: RunningServer, workspace: Creds, eleven: ElevenLabs, canary: str
 ) -> None:
     design = eleven.text_to_voice.design(
-        voice_description=f"A deep, calm old man {canary}", text="Good morning, everyone."
+        voice_description=f"A deep, calm old man {canary}", text="Good morning."
     )
     assert len(design.previews) == 3
     assert len({p.generated_voice_id for p in design.previews}) == 3
