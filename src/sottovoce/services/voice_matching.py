@@ -169,7 +169,10 @@ async def match_voice(
             "bounds": list(BOUNDS),
             "popsize": 8,
             "seed": 1 + int(abs(start_score) * 1e6) % 1000,
+            # No output, and above all no log files (cma writes outcmaes/ by default).
             "verbose": -9,
+            "verb_log": 0,
+            "verb_disp": 0,
             "maxfevals": remaining,
         }
         es = cma.CMAEvolutionStrategy(start, 0.25, options)
