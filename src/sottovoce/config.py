@@ -82,6 +82,32 @@ class SttSettings(BaseModel):
     """Seconds of new speech between partial transcripts in a realtime session (0: none)."""
 
 
+class VoiceSettings(BaseModel):
+    """Voices, text-to-dialogue, speech-to-speech, voice design and approximate voice matching."""
+
+    kokoro: bool = True
+    """Serve the Kokoro-82M voices (about 250 MB of memory, a real-time factor of about 0.5 on
+    two cores); off: Piper and hibari only, and no voice design or matching."""
+    dialogue_max_inputs: int = Field(default=50, ge=1)
+    """Most turns (``inputs``) in one text-to-dialogue request."""
+    dialogue_gap_seconds: float = Field(default=0.3, ge=0, le=3)
+    """Silence between two turns of a dialogue."""
+    sts_max_audio_seconds: float = Field(default=300.0, gt=0)
+    """Longest input a speech-to-speech request may carry (413 above it)."""
+    max_workspace_voices: int = Field(default=100, ge=1)
+    """Most designed and matched voices one workspace may keep."""
+    max_samples: int = Field(default=25, ge=1)
+    """Most sample files for one voice to match."""
+    max_sample_seconds: float = Field(default=600.0, gt=0)
+    """Most audio, all samples together, for one voice to match."""
+    match_evaluations: int = Field(default=96, ge=1)
+    """Approximate voice matching: candidate voices the search synthesizes and scores. Each
+    costs a short Kokoro synthesis and a speaker embedding (about 1-2 s on two cores), so the
+    default takes a few minutes; a handful makes a (poor) match in seconds, for tests."""
+    match_jobs: int = Field(default=1, ge=1, le=4)
+    """Matching jobs run at once (each keeps one core busy); more wait in a queue."""
+
+
 class UpstreamProvider(BaseModel):
     """An OpenAI-compatible chat provider this server may forward requests to."""
 
@@ -174,6 +200,7 @@ class Settings(BaseSettings):
     tts: TtsSettings = TtsSettings()
     stt: SttSettings = SttSettings()
     llm: LlmSettings = LlmSettings()
+    voices: VoiceSettings = VoiceSettings()
 
     @property
     def resolved_database_url(self) -> str:

@@ -187,6 +187,11 @@ class Conflict(SottovoceError):
     default_message = "The request conflicts with the current state."
 
 
+class VoiceNotReady(Conflict):
+    code = "voice_not_ready"
+    default_message = "This voice is still being made; try again when it is ready."
+
+
 # 403: the retention policy refuses -------------------------------------------------------
 
 

@@ -131,13 +131,15 @@ def test_elevenlabs_ulaw_is_8khz_telephony(server: RunningServer, creds: Creds) 
 
 def test_elevenlabs_voices_and_models(eleven: ElevenLabs) -> None:
     voices = eleven.voices.get_all().voices
-    assert [v.voice_id for v in voices] == ["piperJoeEnUsMedium01"]
-    page = eleven.voices.search(page_size=10)
-    assert page.total_count == 1
-    assert not page.has_more
+    ids = [v.voice_id for v in voices]
+    assert ids[:2] == ["piperJoeEnUsMedium01", "hibariHeartEnUs01"]
+    first = eleven.voices.search(page_size=2)
+    assert first.total_count == len(ids) and first.has_more
+    rest = eleven.voices.search(page_size=10, next_page_token=first.next_page_token)
+    assert [v.voice_id for v in first.voices + rest.voices] == ids
     assert eleven.voices.get("piperJoeEnUsMedium01").name == "Joe"
-    models = eleven.models.list()
-    assert any(m.model_id == "local/piper" and m.can_do_text_to_speech for m in models)
+    models = {m.model_id for m in eleven.models.list() if m.can_do_text_to_speech}
+    assert {"local/piper", "local/hibari", "local/kokoro"} <= models
 
 
 # OpenAI ----------------------------------------------------------------------------------
@@ -242,9 +244,11 @@ def test_cartesia_sse_raw_float_with_timestamps(cartesia: Cartesia) -> None:
 
 
 def test_cartesia_voices_paging_and_get(cartesia: Cartesia, server: RunningServer) -> None:
-    voices = list(cartesia.voices.list(limit=1))
-    assert [v.id for v in voices] == ["piperJoeEnUsMedium01"]
+    voices = list(cartesia.voices.list(limit=1))  # the SDK pages through all of them
+    assert [v.id for v in voices][:2] == ["piperJoeEnUsMedium01", "hibariHeartEnUs01"]
+    assert len(voices) == len({v.id for v in voices}) >= 6
     assert cartesia.voices.get("piperJoeEnUsMedium01").name == "Joe"
+    assert cartesia.voices.get("hibariHeartEnUs01").gender == "feminine"
     old = httpx.get(f"{server.url}/voices/", headers={"X-API-Key": cartesia.api_key})
     assert old.json()["data"][0]["id"] == "piperJoeEnUsMedium01"
 

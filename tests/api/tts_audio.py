@@ -38,3 +38,19 @@ def assert_speech(samples: np.ndarray, rate: int, text: str) -> None:
 
 def pcm16(data: bytes) -> np.ndarray:
     return np.frombuffer(data, "<i2").astype(np.float64)
+
+
+def heard(url: str, api_key: str, audio: bytes, filename: str = "a.wav") -> str:
+    """What the server's own STT hears in ``audio`` (transcribed in the key's workspace)."""
+    import httpx
+
+    response = httpx.post(
+        f"{url}/v1/speech-to-text",
+        headers={"xi-api-key": api_key},
+        data={"model_id": "scribe_v1", "language_code": "en"},
+        files={"file": (filename, audio, "application/octet-stream")},
+        timeout=120,
+    )
+    assert response.status_code == 200, response.text
+    text: str = response.json()["text"]
+    return text

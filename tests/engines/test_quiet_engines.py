@@ -2,7 +2,8 @@
 
 A subprocess gets a fresh, empty HOME and TMPDIR, imports the engines (and their native
 libraries: onnxruntime, CTranslate2, llama.cpp, espeak-ng through Piper), loads each one and
-runs it once. Afterwards both directories must still be empty. onnxruntime 1.29 and newer write
+runs it once (the voices of Piper, hibari and Kokoro, and the speaker encoder too). Afterwards
+both directories must still be empty. onnxruntime 1.29 and newer write
 telemetry files into exactly these places on import unless ``ORT_DISABLE_TELEMETRY`` was set
 first, which importing ``sottovoce.engines`` does.
 """
@@ -24,7 +25,8 @@ SCRIPT = textwrap.dedent(
     from sottovoce.engines.base import SynthesisRequest, TranscriptionRequest, ChatRequest
     from sottovoce.engines.base import ChatMessage
     from sottovoce.privacy.sensitive import Sensitive
-    import onnxruntime, faster_whisper, ctranslate2, piper  # noqa: the native libraries
+    import onnxruntime, faster_whisper, ctranslate2, piper, hibari  # noqa: native libraries
+    import numpy as np
 
     assert os.environ["ORT_DISABLE_TELEMETRY"] == "1"
     registry = build_registry(Settings(data_dir=os.environ["DATA"]))
@@ -37,6 +39,11 @@ SCRIPT = textwrap.dedent(
             async for c in piper_engine.synthesize(SynthesisRequest(Sensitive("Hello."), "joe"))
         ])
         assert pcm
+        for model, voice in (("local/hibari", "heart"), ("local/kokoro", "jm_kumo")):
+            engine = registry.synthesizer(model)
+            request = SynthesisRequest(Sensitive("Hi."), voice)
+            assert b"".join([c.pcm.reveal() async for c in engine.synthesize(request)])
+        registry.speaker_encoder.embed(np.zeros(16000, np.float32))
         whisper = registry.transcriber("local/whisper-base")
         samples = Sensitive(bytes(4 * 16000))
         await whisper.transcribe(TranscriptionRequest(audio=samples, language="en"))
@@ -46,6 +53,9 @@ SCRIPT = textwrap.dedent(
         [d async for d in chat.stream(ask)]
 
     anyio.run(main)
+    # Checked again after exit, but also now: a library that cleans up at exit still wrote.
+    assert os.listdir(os.environ["TMPDIR"]) == [], os.listdir(os.environ["TMPDIR"])
+    assert os.listdir(os.environ["HOME"]) == [], os.listdir(os.environ["HOME"])
     print("ran")
     """
 )

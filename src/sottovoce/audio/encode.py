@@ -63,7 +63,7 @@ class _Sink:
         return out
 
 
-class _Resampler:
+class PcmResampler:
     """Stateful mono s16 resampler; a no-op when the rates match."""
 
     def __init__(self, in_rate: int, out_rate: int) -> None:
@@ -101,7 +101,7 @@ class Encoder:
 
     def __init__(self, fmt: OutputFormat, in_rate: int) -> None:
         self.format = fmt
-        self._resampler = _Resampler(in_rate, fmt.sample_rate)
+        self._resampler = PcmResampler(in_rate, fmt.sample_rate)
         self._header_sent = False
         self.samples_out = 0
         self._container: av.container.OutputContainer | None = None

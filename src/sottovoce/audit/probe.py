@@ -126,6 +126,11 @@ def marked_wav(marker: str, channels: int = 1) -> bytes:
     return bytes(data)
 
 
+def corrupt_audio(marker: str) -> bytes:
+    """Bytes that no decoder takes for audio, the marker inside."""
+    return b"\0not audio " + marker.encode() * 50
+
+
 def sampled_wav(marker: str) -> bytes:
     """Half a second of noise whose samples *are* the marker (searched in raw-sample form)."""
     buffer = io.BytesIO()

@@ -4,9 +4,9 @@ Markers are searched in every form :mod:`sottovoce.audit.markers` knows. Places:
 under the data directory (database, WAL, journal, key store, backups), the server's TMPDIR
 and HOME (or, for a server the audit did not start, the files of the home directory's caches
 written since the audit began), configured log files, the PostgreSQL data directory when given,
-the captured log stream, and history content decrypted with the server's own keys (at rest it
-is ciphertext, so that is where retained content shows, and where a leak into history would
-hide).
+the captured log stream, and history content and workspace voices (names, descriptions,
+samples) decrypted with the server's own keys (at rest they are ciphertext, so that is where
+retained content shows, and where a leak into history would hide).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sottovoce.audit.markers import audio_marker_forms, text_marker_forms
-from sottovoce.store import history, workspaces
+from sottovoce.store import history, voices, workspaces
 from sottovoce.store.db import Store
 from sottovoce.store.history import HistoryFilter
 
@@ -67,6 +67,16 @@ class Places:
                         blob += history.get_audio(s, ws.id, item.id)[0].reveal()
                     yield f"history:{item.id} (decrypted)", blob
 
+    def decrypted_voices(self) -> Iterator[tuple[str, bytes]]:
+        """Workspace voices: their sealed metadata, packs and samples, decrypted."""
+        if self.store is None:
+            return
+        with self.store.session() as s:
+            for ws in workspaces.list_all(s):
+                for voice in voices.list_all(s, ws.id):
+                    parts = voices.contents(s, ws.id, voice.id)
+                    yield f"voice:{voice.id} (decrypted)", b"".join(p.reveal() for p in parts)
+
     def contents(self) -> Iterator[tuple[str, bytes | bytearray]]:
         for path in self._files():
             try:
@@ -75,6 +85,7 @@ class Places:
                 continue
         yield from self.streams.items()
         yield from self.decrypted_history()
+        yield from self.decrypted_voices()
 
 
 def _changed_since(directory: Path, since: float) -> Iterator[Path]:

@@ -40,11 +40,15 @@ class ModelInfo:
 class SynthesisRequest:
     text: Sensitive[str]
     voice_id: str
+    """The engine's own name for the voice (Piper ``joe``, hibari ``heart``, a Kokoro pack)."""
     speed: float = 1.0
     language: str | None = None
     continuation: bool = False
     """The text goes on an utterance whose audio is already playing: the engine need not cut
     a short first piece for latency (fewer, longer pieces synthesize faster)."""
+    style: Sensitive[bytes] | None = None
+    """A voice made for a workspace (designed or matched): a Kokoro style pack, float32
+    ``[510, 256]``. Derived from the workspace's own samples or description, so sensitive."""
 
 
 @dataclass(frozen=True)

@@ -234,7 +234,7 @@ class PiperSynthesizer:
             kept.append((phoneme, start, len(ids)))
         ids.extend(id_map[_EOS])
         if not kept:
-            return PieceAudio(pcm=b"", alignment=_even_alignment(text, 0.0, 0.0, 0.0))
+            return PieceAudio(pcm=b"", alignment=even_alignment(text, 0.0, 0.0, 0.0))
 
         from piper.config import SynthesisConfig
 
@@ -251,7 +251,7 @@ class PiperSynthesizer:
         if id_samples is not None and len(id_samples) == len(ids):
             alignment = _phoneme_alignment(text, kept, np.asarray(id_samples), self.sample_rate)
         if alignment is None:
-            alignment = _even_alignment(text, 0.0, duration, duration)
+            alignment = even_alignment(text, 0.0, duration, duration)
         return PieceAudio(pcm=pcm, alignment=alignment)
 
 
@@ -286,7 +286,9 @@ def _spread(
     )
 
 
-def _even_alignment(text: str, speech_start: float, speech_end: float, end: float) -> Alignment:
+def even_alignment(text: str, speech_start: float, speech_end: float, end: float) -> Alignment:
+    """Characters timed by sharing the speech time among the words in proportion to their
+    length (for engines that report no durations)."""
     words = _words(text)
     total = sum(b - a for a, b in words) or 1
     times, cursor = [], speech_start
@@ -318,5 +320,5 @@ def _phoneme_alignment(
     if not groups:
         return None
     if len(groups) != len(words):
-        return _even_alignment(text, groups[0][0], groups[-1][1], end)
+        return even_alignment(text, groups[0][0], groups[-1][1], end)
     return _spread(text, words, groups, end)

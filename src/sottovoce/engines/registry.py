@@ -13,8 +13,11 @@ import anyio
 
 from sottovoce.config import Settings
 from sottovoce.engines.base import ChatModel, ModelInfo, Synthesizer, Transcriber
+from sottovoce.engines.hibari import HibariSynthesizer
+from sottovoce.engines.kokoro import KokoroSynthesizer
 from sottovoce.engines.llama import local_chat_models
 from sottovoce.engines.piper import PiperSynthesizer
+from sottovoce.engines.speaker import SpeakerEncoder
 from sottovoce.engines.upstream import upstream_chat_models
 from sottovoce.engines.whisper import WhisperTranscriber
 from sottovoce.errors import UnknownModel
@@ -30,6 +33,8 @@ class Loadable(Protocol):
 class EngineRegistry:
     def __init__(self, engines: Iterable[Engine] = ()) -> None:
         self._engines: dict[str, Engine] = {}
+        self.speaker_encoder = SpeakerEncoder()
+        """Speaker embeddings (voice matching); not a model clients address, loaded on use."""
         for engine in engines:
             self.add(engine)
 
@@ -73,6 +78,11 @@ def build_registry(settings: Settings) -> EngineRegistry:
     """The engines this server offers. One line per engine."""
     registry = EngineRegistry()
     registry.add(PiperSynthesizer.from_settings(settings))
+    tts = settings.tts
+    pieces = {"max_chunk_chars": tts.max_chunk_chars, "first_chunk_words": tts.first_chunk_words}
+    registry.add(HibariSynthesizer(threads=tts.onnx_threads, **pieces))
+    if settings.voices.kokoro:
+        registry.add(KokoroSynthesizer(threads=tts.onnx_threads, **pieces))
     registry.add(WhisperTranscriber(settings.stt, threads=settings.engines.threads))
     chat: list[ChatModel] = [*local_chat_models(settings), *upstream_chat_models(settings)]
     for engine in chat:

@@ -20,13 +20,14 @@ from typing import Any
 from sottovoce.audio.encode import Encoder, encode_all
 from sottovoce.audio.formats import Codec, OutputFormat
 from sottovoce.engines.base import SynthesisRequest, Synthesizer
-from sottovoce.engines.voices import DEFAULT_VOICES, Voice
+from sottovoce.engines.voices import Voice
 from sottovoce.errors import InvalidRequest, SottovoceError, UnknownModel
 from sottovoce.privacy.eligibility import HistorySource
 from sottovoce.privacy.logging import log_event
 from sottovoce.privacy.policy import RequestFlags, Route
 from sottovoce.privacy.providers import Mode
 from sottovoce.privacy.sensitive import Sensitive
+from sottovoce.services import voices
 from sottovoce.services.context import RequestContext
 from sottovoce.services.events import Audio, CharTimes, Done, Event, Failed, Flushed
 from sottovoce.services.text_buffer import TextBuffer
@@ -61,12 +62,19 @@ class FlushMark:
     flush_id: int
 
 
-def resolve_synthesizer(ctx: RequestContext, requested: str | None) -> Synthesizer:
-    """The engine for a model id: ours or a short name (404 ``model_not_found`` else)."""
-    name = (requested or "").strip() or DEFAULT_MODEL
+def resolve_synthesizer(
+    ctx: RequestContext, requested: str | None, voice: Voice | None = None
+) -> Synthesizer:
+    """The engine for a model id: ours or a short name (404 ``model_not_found`` else). Without
+    one, the voice's own engine; a model that does not speak the voice is refused."""
+    name = (requested or "").strip() or (voice.model_id if voice else "") or DEFAULT_MODEL
     name = SHORT_NAMES.get(name, name)
     if not ctx.engines.knows(name):
         raise UnknownModel(fields=("model_id",))
+    if voice is not None and name != voice.model_id:
+        raise InvalidRequest(
+            f"This voice is spoken by the model {voice.model_id}.", fields=("model_id",)
+        )
     return ctx.engines.synthesizer(name)
 
 
@@ -78,16 +86,18 @@ class Speech:
     def __init__(self, ctx: RequestContext, ask: SpeechAsk) -> None:
         self.ctx = ctx
         self.ask = ask
-        self.engine = resolve_synthesizer(ctx, ask.model_id)
+        # The voice decides the engine; a workspace's own voice is fetched when speech starts.
+        self.voice: Voice = voices.choose(ask.voice_id)
+        self.engine = resolve_synthesizer(ctx, ask.model_id, self.voice)
         low, high = self.engine.info.speed_range
         if not low <= ask.speed <= high:
             raise InvalidRequest(f"speed must be between {low:g} and {high:g}.", fields=("speed",))
-        self.voice: Voice = DEFAULT_VOICES.resolve(ask.voice_id)
         ctx.usage.model_id = self.engine.info.model_id
         route = Route(self.engine.info.provider, ask.mode)
         self.decision = ctx.decision if ctx.decided else ctx.decide(ask.flags, route)
         self._spoken: list[str] = []
         self._produced: list[bytes] = []
+        self._voice_name: str | None = None
 
     @property
     def output(self) -> OutputFormat:
@@ -124,6 +134,11 @@ class Speech:
         finished = False
         started = time.perf_counter()
         try:
+            spoken = await voices.ready(self.ctx, self.voice)
+            self.voice = spoken.voice
+            low, high = self.engine.info.speed_range
+            speed = min(max(self.ask.speed * spoken.speed, low), high)
+            self._voice_name = spoken.history_name
             async for text in texts:
                 if isinstance(text, FlushMark):
                     yield Flushed(text.flush_id)
@@ -134,8 +149,9 @@ class Speech:
                     self._spoken.append(text)
                 request = SynthesisRequest(
                     text=Sensitive(text),
-                    voice_id=self.voice.voice_id,
-                    speed=self.ask.speed,
+                    voice_id=self.voice.engine_voice,
+                    speed=speed,
+                    style=spoken.style,
                     continuation=offset > 0.0,
                 )
                 async for chunk in self.engine.synthesize(request):
@@ -180,7 +196,7 @@ class Speech:
                 source=HistorySource.TTS,
                 model_id=self.engine.info.model_id,
                 voice_id=self.voice.voice_id,
-                voice_name=self.voice.name,
+                voice_name=self._voice_name,
                 text=Sensitive("".join(self._spoken)),
                 audio=Sensitive(audio),
                 content_type=self.output.media_type,

@@ -1,7 +1,8 @@
 """The database schema: one table per aggregate, portable SQL only (SQLite and PostgreSQL).
 
-Times are integer Unix milliseconds. Only three columns of one table hold content:
-``history_items.text``, ``.audio`` and ``.details``, always through ``store/history.py``.
+Times are integer Unix milliseconds. Content is held, sealed, only by ``history_items.text``,
+``.audio`` and ``.details`` (through ``store/history.py``) and by ``voices.meta`` and ``.pack``
+and ``voice_samples.file_name`` and ``.audio`` (through ``store/voices.py``).
 The usage table has no column that could hold content: identifiers, enums and numbers.
 """
 
@@ -140,3 +141,39 @@ class BillingTotalRow(Base):
     output_units: Mapped[float] = mapped_column(Float)
     duration_ms: Mapped[int] = mapped_column(BigInteger)
     closed_at_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class VoiceRow(Base):
+    """A workspace's designed or matched voice; ``meta`` and ``pack`` are sealed."""
+
+    __tablename__ = "voices"
+    __table_args__ = (Index("ix_voices_workspace_created", "workspace_id", "created_at_ms"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    category: Mapped[str] = mapped_column(String(20))
+    model_id: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20))
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    error_code: Mapped[str | None] = mapped_column(String(48), nullable=True)
+    speed: Mapped[float] = mapped_column(Float, default=1.0)
+    created_at_ms: Mapped[int] = mapped_column(BigInteger)
+    sample_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Content: written and read only by store/voices.py.
+    meta: Mapped[bytes] = mapped_column(LargeBinary)
+    pack: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+
+
+class VoiceSampleRow(Base):
+    """An uploaded sample of a voice, sealed under the voice's key."""
+
+    __tablename__ = "voice_samples"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    voice_id: Mapped[str] = mapped_column(ForeignKey("voices.id", ondelete="CASCADE"), index=True)
+    workspace_id: Mapped[str] = mapped_column(String(40), index=True)
+    content_type: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    # Content: written and read only by store/voices.py.
+    file_name: Mapped[bytes] = mapped_column(LargeBinary)
+    audio: Mapped[bytes] = mapped_column(LargeBinary)

@@ -1,8 +1,9 @@
 """Deleting a workspace deletes everything it owns, and destroys its key.
 
-Its API keys, history, usage records, settings and audit log go from the database at once; its
-workspace key and item keys go from the key store, so no backup, old or new, can be decrypted
-for it afterwards. If configured, content-free usage totals per product are kept for billing.
+Its API keys, history, voices (and their samples), usage records, settings and audit log go
+from the database at once; its workspace key and item keys go from the key store, so no backup,
+old or new, can be decrypted for it afterwards. If configured, content-free usage totals per
+product are kept for billing.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from sottovoce.store.schema import (
     BillingTotalRow,
     HistoryRow,
     UsageRow,
+    VoiceRow,
+    VoiceSampleRow,
     WorkspaceRow,
 )
 
@@ -44,7 +47,7 @@ def delete_workspace(session: Session, workspace_id: str, *, keep_billing_totals
                 )
             )
     # Children first: the same order works with or without the database's cascades.
-    for table in (HistoryRow, ApiKeyRow, AuditLogRow, UsageRow):
+    for table in (VoiceSampleRow, VoiceRow, HistoryRow, ApiKeyRow, AuditLogRow, UsageRow):
         session.execute(delete(table).where(table.workspace_id == workspace_id))
     session.execute(delete(WorkspaceRow).where(WorkspaceRow.id == workspace_id))
     session.flush()

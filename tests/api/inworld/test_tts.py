@@ -142,14 +142,15 @@ def test_speaking_rate_shortens_the_audio(server: RunningServer, workspace: Cred
 
 def test_voices_in_both_apis(server: RunningServer, workspace: Creds) -> None:
     voices = sdk(server, workspace).list_voices(lang="EN_US")
-    assert [v["voiceId"] for v in voices] == ["piperJoeEnUsMedium01"]
+    assert [v["voiceId"] for v in voices][:2] == ["piperJoeEnUsMedium01", "hibariHeartEnUs01"]
     assert voices[0]["displayName"] == "Joe"
+    assert voices[1]["tags"] == ["female", "young", "american"]
     listed = httpx.get(
         f"{server.url}/tts/v1/voices",
         params={"filter": "language=en"},
         headers={"Authorization": f"Basic {workspace.api_key}"},
     ).json()["voices"]
-    assert [v["voiceId"] for v in listed] == ["piperJoeEnUsMedium01"]
+    assert [v["voiceId"] for v in listed] == [v["voiceId"] for v in voices]
     assert sdk(server, workspace).list_voices(lang="FR_FR") == []
 
 

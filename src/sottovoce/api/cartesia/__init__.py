@@ -1,5 +1,6 @@
-"""The Cartesia surface: TTS bytes, SSE and socket, file and streaming STT, and voices, as the
-``cartesia`` SDKs (4.x and the older 2.x) call them.
+"""The Cartesia surface: TTS bytes, SSE and socket, file and streaming STT, voices and
+approximate voice matching (``/voices/clone``), as the ``cartesia`` SDKs (4.x and the older 2.x)
+call them.
 
 Keys come as ``Authorization: Bearer`` (4.x), ``X-API-Key`` (2.x) or the ``api_key`` query
 parameter (sockets); errors carry Cartesia's ``error_code``, ``title`` and ``message``.
@@ -24,6 +25,11 @@ SURFACE = Surface(
     error_shape=error_shape,
     probes=probes.PROBES,
     content_free_routes=frozenset(
-        {("GET", "/voices"), ("GET", "/voices/"), ("GET", "/voices/{voice_id}")}
+        {
+            ("GET", "/voices"),
+            ("GET", "/voices/"),
+            ("GET", "/voices/{voice_id}"),
+            ("DELETE", "/voices/{voice_id}"),
+        }
     ),
 )

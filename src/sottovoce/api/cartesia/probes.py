@@ -6,7 +6,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sottovoce.audit.probe import Probe, ProbeClient, long_text, marked_wav, stt_file_cases
+from sottovoce.audit.probe import (
+    Probe,
+    ProbeClient,
+    corrupt_audio,
+    long_text,
+    marked_wav,
+    stt_file_cases,
+)
 from sottovoce.audit.sockets import CARTESIA, socket_cases
 
 _RAW = {"container": "raw", "encoding": "pcm_s16le", "sample_rate": 16000}
@@ -37,6 +44,18 @@ def _tts(client: ProbeClient) -> None:
     client.send(case, "POST", "/tts/bytes", headers=headers, json=bad)
     case = client.marker(name, "client_disconnect")
     client.disconnect(case, "/tts/sse", headers=headers, json=body(long_text(case.marker)))
+
+
+def _clone(client: ProbeClient) -> None:
+    """Cloning keeps its samples by nature: refused under ZDR, kept sealed otherwise."""
+    case = client.marker("voices.cartesia", "clone", retained=True)
+    clip = {"clip": (f"{case.marker}.wav", marked_wav(case.marker), "audio/wav")}
+    fields = {"name": case.marker, "description": case.marker, "language": "en"}
+    client.send(case, "POST", "/voices/clone", headers=client.bearer, files=clip, data=fields)
+    case = client.marker("voices.cartesia", "clone_corrupt_audio")
+    clip = {"clip": (f"{case.marker}.wav", corrupt_audio(case.marker), "audio/wav")}
+    client.send(case, "POST", "/voices/clone", headers=client.bearer, files=clip,
+                data={"name": case.marker, "language": "en"})  # fmt: skip
 
 
 def _stt(client: ProbeClient) -> None:
@@ -77,4 +96,5 @@ PROBES = (
     Probe("tts.cartesia_socket", (("WS", "/tts/websocket"),), _tts_socket),
     Probe("stt.files", (("POST", "/stt"),), _stt),
     Probe("stt.cartesia_socket", (("WS", "/stt/websocket"),), _stt_socket),
+    Probe("voices.cartesia", (("POST", "/voices/clone"),), _clone),
 )

@@ -1,6 +1,7 @@
-"""The ElevenLabs surface: text-to-speech (four routes and two sockets), speech-to-text (files
-and the realtime socket), voices and its shape of the model list,
-as the ``elevenlabs`` SDK calls them.
+"""The ElevenLabs surface: text-to-speech (four routes and two sockets), text-to-dialogue
+(four), speech-to-speech (two), speech-to-text (files and the realtime socket), voices (listing,
+approximate voice matching, design, deletion) and its shape of the model list, as the
+``elevenlabs`` SDK calls them.
 
 Keys come in the ``xi-api-key`` header, or for sockets the ``xi_api_key``/``token`` query
 parameter or the first message; errors carry ElevenLabs' ``detail`` object.
@@ -9,13 +10,32 @@ parameter or the first message; errors carry ElevenLabs' ``detail`` object.
 from __future__ import annotations
 
 from sottovoce.api import keys
-from sottovoce.api.elevenlabs import probes, realtime_stt, stt, tts, tts_socket, voices
+from sottovoce.api.elevenlabs import (
+    dialogue,
+    probes,
+    realtime_stt,
+    sts,
+    stt,
+    tts,
+    tts_socket,
+    voice_design,
+    voices,
+)
 from sottovoce.api.elevenlabs.errors import error_shape
 from sottovoce.api.surface import Surface
 
 SURFACE = Surface(
     name="elevenlabs",
-    routers=(tts.router, tts_socket.router, stt.router, realtime_stt.router, voices.router),
+    routers=(
+        tts.router,
+        tts_socket.router,
+        dialogue.router,
+        sts.router,
+        stt.router,
+        realtime_stt.router,
+        voices.router,
+        voice_design.router,
+    ),
     key_sources=(
         keys.header("xi-api-key"),
         keys.query("xi_api_key"),
@@ -26,7 +46,12 @@ SURFACE = Surface(
     error_shape=error_shape,
     probes=probes.PROBES,
     content_free_routes=frozenset(
-        {("GET", "/v1/voices"), ("GET", "/v2/voices"), ("GET", "/v1/voices/{voice_id}")}
+        {
+            ("GET", "/v1/voices"),
+            ("GET", "/v2/voices"),
+            ("GET", "/v1/voices/{voice_id}"),
+            ("DELETE", "/v1/voices/{voice_id}"),
+        }
     ),
     models_shape=voices.models_shape,
 )

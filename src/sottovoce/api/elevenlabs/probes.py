@@ -6,7 +6,15 @@ from __future__ import annotations
 import base64
 import json
 
-from sottovoce.audit.probe import Probe, ProbeClient, long_text, marked_wav, stt_file_cases
+from sottovoce.audit.probe import (
+    Probe,
+    ProbeClient,
+    corrupt_audio,
+    long_text,
+    marked_wav,
+    sampled_wav,
+    stt_file_cases,
+)
 from sottovoce.audit.sockets import ELEVENLABS_MULTI, ELEVENLABS_SINGLE, socket_cases
 
 TTS_ROUTES = (
@@ -102,6 +110,128 @@ def _tts_multi_socket(client: ProbeClient) -> None:
     socket_cases(client, "tts.elevenlabs_multi_socket", ELEVENLABS_MULTI)
 
 
+DIALOGUE_ROUTES = (
+    ("POST", "/v1/text-to-dialogue"),
+    ("POST", "/v1/text-to-dialogue/stream"),
+    ("POST", "/v1/text-to-dialogue/with-timestamps"),
+    ("POST", "/v1/text-to-dialogue/stream/with-timestamps"),
+)
+
+
+def _dialogue(client: ProbeClient) -> None:
+    name = "dialogue"
+    url = "/v1/text-to-dialogue"
+
+    def turns(marker: str, second: str = "heart") -> dict[str, object]:
+        return {"inputs": [{"text": f"Hello {marker}.", "voice_id": "joe"},
+                           {"text": f"Hi {marker}.", "voice_id": second}]}  # fmt: skip
+
+    for suffix, path in (
+        ("", "success"),
+        ("/stream", "stream"),
+        ("/with-timestamps", "with_timestamps"),
+        ("/stream/with-timestamps", "stream_timestamps"),
+    ):
+        case = client.marker(name, path, retained=True)
+        client.send(case, "POST", url + suffix, json=turns(case.marker))
+    case = client.marker(name, "request_enable_logging_false")
+    client.send(case, "POST", url, params={"enable_logging": "false"}, json=turns(case.marker))
+    case = client.marker(name, "unknown_voice")
+    client.send(case, "POST", url, json=turns(case.marker, second=case.marker))
+    case = client.marker(name, "too_many_inputs")
+    many = {"inputs": [{"text": f"{case.marker} {i}", "voice_id": "joe"} for i in range(999)]}
+    client.send(case, "POST", url, json=many)
+    case = client.marker(name, "empty_text")
+    empty = {"inputs": [{"text": case.marker, "voice_id": "joe"}, {"text": " ", "voice_id": "joe"}]}
+    client.send(case, "POST", url, json=empty)
+    case = client.marker(name, "bad_format")
+    client.send(case, "POST", url, params={"output_format": case.marker}, json=turns(case.marker))
+    case = client.marker(name, "client_disconnect")
+    long = {"inputs": [{"text": long_text(case.marker), "voice_id": "joe"}]}
+    client.disconnect(case, url + "/stream", json=long)
+
+
+STS_ROUTES = (
+    ("POST", "/v1/speech-to-speech/{voice_id}"),
+    ("POST", "/v1/speech-to-speech/{voice_id}/stream"),
+    ("POST", "/v1/voice-changer/{voice_id}"),
+    ("POST", "/v1/voice-changer/{voice_id}/stream"),
+)
+
+
+def _sts(client: ProbeClient) -> None:
+    """The marker rides in the recording (metadata, file name, raw samples) and the form. The
+    recording is never kept, even with retention on (only the transcript and the output)."""
+    name = "sts"
+    for url, path in (
+        ("/v1/speech-to-speech/joe", "success"),
+        ("/v1/speech-to-speech/joe/stream", "stream"),
+        ("/v1/voice-changer/joe", "sdk_path"),
+        ("/v1/voice-changer/joe/stream", "sdk_path_stream"),
+    ):
+        case = client.marker(name, path)
+        upload = {"audio": (f"{case.marker}.wav", marked_wav(case.marker), "audio/wav")}
+        fields = {"model_id": "eleven_english_sts_v2", "seed": case.marker}
+        client.send(case, "POST", url, files=upload, data=fields)
+    case = client.marker(name, "raw_samples", audio=True)
+    upload = {"audio": ("speech.wav", sampled_wav(case.marker), "audio/wav")}
+    client.send(case, "POST", "/v1/speech-to-speech/heart", files=upload)
+    case = client.marker(name, "request_enable_logging_false")
+    upload = {"audio": (f"{case.marker}.wav", marked_wav(case.marker), "audio/wav")}
+    client.send(case, "POST", "/v1/speech-to-speech/joe", files=upload,
+                params={"enable_logging": "false"})  # fmt: skip
+    case = client.marker(name, "corrupt_audio")
+    upload = {"audio": (f"{case.marker}.wav", corrupt_audio(case.marker), "audio/wav")}
+    client.send(case, "POST", "/v1/speech-to-speech/joe", files=upload)
+    case = client.marker(name, "unknown_voice")
+    upload = {"audio": (f"{case.marker}.wav", marked_wav(case.marker), "audio/wav")}
+    client.send(case, "POST", f"/v1/speech-to-speech/{case.marker}", files=upload)
+    case = client.marker(name, "bad_file_format")
+    upload = {"audio": (f"{case.marker}.wav", marked_wav(case.marker), "audio/wav")}
+    client.send(case, "POST", "/v1/speech-to-speech/joe", files=upload,
+                data={"file_format": case.marker})  # fmt: skip
+
+
+DESIGNED = "gv_WzAuMDUsIFswLjI1LCAwLjI1LCAwLjI1LCAwLjI1XSwgMS4wXQ=="
+"""A preview id of a designed voice (its numbers, base64: a female blend at normal pace)."""
+
+
+def _voices(client: ProbeClient) -> None:
+    """Cloning and design keep their material by nature: refused under ZDR; with retention on,
+    kept sealed with the voice (found by the negative control in the decrypted voices)."""
+    name = "voices"
+    case = client.marker(name, "add", audio=True, retained=True)
+    files = [
+        ("files", (f"{case.marker}.wav", marked_wav(case.marker), "audio/wav")),
+        ("files", ("b.wav", sampled_wav(case.marker), "audio/wav")),
+    ]
+    labels = f'{{"x": "{case.marker}"}}'
+    fields = {"name": case.marker, "description": case.marker, "labels": labels}
+    client.send(case, "POST", "/v1/voices/add", files=files, data=fields)
+    case = client.marker(name, "add_corrupt_audio")
+    files = [("files", (f"{case.marker}.wav", corrupt_audio(case.marker), "audio/wav"))]
+    client.send(case, "POST", "/v1/voices/add", files=files, data={"name": case.marker})
+    case = client.marker(name, "add_enable_logging_false")
+    files = [("files", (f"{case.marker}.wav", marked_wav(case.marker), "audio/wav"))]
+    client.send(case, "POST", "/v1/voices/add", files=files, data={"name": case.marker},
+                params={"enable_logging": "false"})  # fmt: skip
+    case = client.marker(name, "design")
+    # The marker in the description only: spelled out, it would make long previews.
+    body = {"voice_description": f"A calm woman {case.marker}", "text": "Hi."}
+    client.send(case, "POST", "/v1/text-to-voice/design", json=body)
+    case = client.marker(name, "design_empty_description")
+    client.send(case, "POST", "/v1/text-to-voice/design",
+                json={"voice_description": " ", "text": case.marker})  # fmt: skip
+    case = client.marker(name, "save_designed", retained=True)
+    body = {"voice_name": case.marker, "voice_description": case.marker,
+            "generated_voice_id": DESIGNED}  # fmt: skip
+    client.send(case, "POST", "/v1/text-to-voice", json=body)
+    case = client.marker(name, "save_unknown_preview")
+    body = {"voice_name": case.marker, "voice_description": case.marker,
+            "generated_voice_id": case.marker}  # fmt: skip
+    client.send(case, "POST", "/v1/text-to-voice", json=body)
+
+
 PROBES = (
     Probe("tts.elevenlabs", TTS_ROUTES, _tts),
     Probe(
@@ -113,6 +243,17 @@ PROBES = (
         "tts.elevenlabs_multi_socket",
         (("WS", "/v1/text-to-speech/{voice_id}/multi-stream-input"),),
         _tts_multi_socket,
+    ),
+    Probe("dialogue", DIALOGUE_ROUTES, _dialogue),
+    Probe("sts", STS_ROUTES, _sts),
+    Probe(
+        "voices",
+        (
+            ("POST", "/v1/voices/add"),
+            ("POST", "/v1/text-to-voice/design"),
+            ("POST", "/v1/text-to-voice"),
+        ),
+        _voices,
     ),
     Probe("stt.files", (("POST", "/v1/speech-to-text"),), _stt_files),
     Probe("stt.realtime", (("WS", "/v1/speech-to-text/realtime"),), _stt_realtime),
