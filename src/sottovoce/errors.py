@@ -26,6 +26,7 @@ own vocabulary (a socket's message type, a gRPC code) maps them by class.
     ├── UnknownVoice                    404 voice_not_found
     ├── MethodNotAllowed                405 method_not_allowed
     ├── Conflict                        409 conflict
+    │   └── VoiceNotReady               409 voice_not_ready
     ├── InactivityTimeout               408 inactivity_timeout
     ├── TooManyContexts                 429 too_many_contexts
     ├── RetentionRefused                403 retention_refused (the policy will not serve it)
