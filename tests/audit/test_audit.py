@@ -16,7 +16,7 @@ from sottovoce.audit.probe import AUDIT_DEAD_UPSTREAM
 from sottovoce.config import Settings
 from tests.harness import RunningServer, free_port
 
-LEAKY_PLUGIN = Path(__file__).parent / "leaky_plugin"
+LEAKY_PLUGIN = Path(__file__).parent.parent / "leaky_plugin"
 PROBES = [probe for surface in SURFACES for probe in surface.probes]
 CONTENT_FREE_ROUTES = FRAMEWORK_ROUTES | {r for s in SURFACES for r in s.content_free_routes}
 
