@@ -87,6 +87,9 @@ def create_app(
         lifespan=lifespan,
         docs_url="/docs",
         redoc_url=None,
+        # No redirect for a trailing slash: Starlette builds its absolute Location from the Host
+        # header, an open redirect. A path with a slash too many is a 404 like any other.
+        redirect_slashes=False,
     )
     app.state.services = services
     app.state.voice_jobs = jobs

@@ -123,3 +123,16 @@ def test_every_response_has_a_request_id(server: RunningServer) -> None:
     ids = {httpx.get(f"{server.url}/healthz").headers["request-id"] for _ in range(3)}
     assert len(ids) == 3
     assert all(i.startswith("req_") for i in ids)
+
+
+def test_a_trailing_slash_is_not_redirected_to_the_host_the_client_named(
+    server: RunningServer, workspace: Creds
+) -> None:
+    r = httpx.get(
+        f"{server.url}/v1/history/x/",
+        headers={"xi-api-key": workspace.api_key, "Host": "evil.example"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 404
+    assert "location" not in r.headers
+    assert error_of(r)["code"] == "route_not_found"

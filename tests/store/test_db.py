@@ -50,6 +50,13 @@ def test_sqlite_runs_with_wal_secure_delete_and_foreign_keys(store: Store) -> No
         assert c.execute(text("PRAGMA foreign_keys")).scalar() == 1
 
 
+def test_sqlite_keeps_sorts_and_temporary_tables_in_memory(store: Store) -> None:
+    if not store.is_sqlite:
+        pytest.skip("SQLite settings")
+    with store.engine.connect() as c:
+        assert c.execute(text("PRAGMA temp_store")).scalar() == 2  # MEMORY
+
+
 def test_audit_log_is_append_only(store: Store) -> None:
     with store.session() as s:
         ws = workspaces.create(s, "w", Plan.ENTERPRISE, False)

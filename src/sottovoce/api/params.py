@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from sottovoce.errors import InvalidRequest
 
+MAX_UNIX_SECONDS = 253_402_300_799
+"""23:59:59 on 31 December 9999: the latest time a ``*_unix`` parameter may name (in
+milliseconds it still fits the 64-bit columns it is compared with)."""
+
 
 def _absent(raw: str | None) -> bool:
     return raw is None or raw in ("", "null")

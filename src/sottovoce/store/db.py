@@ -34,6 +34,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Sorts and temporary tables stay in memory: SQLite would otherwise spill them into TMPDIR
+    # (etilqs_* files, deleted at once, so a directory listing would never show them).
+    cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
 
 

@@ -115,3 +115,17 @@ def test_bad_paging_parameters_are_422(server: RunningServer, workspace: Creds) 
     assert get(server, workspace, "/v1/history", page_size=0).status_code == 422
     assert get(server, workspace, "/v1/history", page_size=1001).status_code == 422
     assert get(server, workspace, "/v1/history", sort_direction="sideways").status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("date_before_unix", "9223372036854776"), ("date_after_unix", "9223372036854775")],
+)
+def test_a_time_beyond_year_9999_is_a_clean_422(
+    server: RunningServer, workspace: Creds, name: str, value: str
+) -> None:
+    r = httpx.get(
+        f"{server.url}/v1/history", params={name: value}, headers={"xi-api-key": workspace.api_key}
+    )
+    assert r.status_code == 422
+    assert r.json()["error"]["fields"] == [name]

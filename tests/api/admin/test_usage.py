@@ -110,3 +110,17 @@ def test_unknown_product_filter_is_422(server: RunningServer, workspace: Creds) 
     )
     assert r.status_code == 422
     assert r.json()["error"]["fields"] == ["product"]
+
+
+@pytest.mark.parametrize("name", ["start_unix", "end_unix"])
+def test_a_time_beyond_year_9999_is_a_clean_422(
+    server: RunningServer, workspace: Creds, name: str
+) -> None:
+    # x1000 passes 64 bits: this once reached the database driver and came back a 500.
+    r = httpx.get(
+        f"{server.url}/v1/usage",
+        params={name: "9223372036854776"},
+        headers={"xi-api-key": workspace.api_key},
+    )
+    assert r.status_code == 422
+    assert r.json()["error"]["fields"] == [name]

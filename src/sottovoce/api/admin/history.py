@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from sottovoce.api.deps import context
+from sottovoce.api.params import MAX_UNIX_SECONDS
 from sottovoce.privacy.eligibility import Product
 from sottovoce.privacy.sensitive import Sensitive
 from sottovoce.services.context import RequestContext
@@ -86,8 +87,8 @@ async def list_history(
     start_after_history_item_id: Annotated[str | None, Query(max_length=64)] = None,
     voice_id: Annotated[str | None, Query(max_length=100)] = None,
     model_id: Annotated[str | None, Query(max_length=100)] = None,
-    date_before_unix: Annotated[int | None, Query(ge=0)] = None,
-    date_after_unix: Annotated[int | None, Query(ge=0)] = None,
+    date_before_unix: Annotated[int | None, Query(ge=0, le=MAX_UNIX_SECONDS)] = None,
+    date_after_unix: Annotated[int | None, Query(ge=0, le=MAX_UNIX_SECONDS)] = None,
     sort_direction: Literal["asc", "desc"] = "desc",
     search: Annotated[str | None, Query(max_length=1000)] = None,
     source: Annotated[str | None, Query(max_length=20)] = None,

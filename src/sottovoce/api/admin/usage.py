@@ -9,12 +9,15 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from sottovoce.api.deps import context
+from sottovoce.api.params import MAX_UNIX_SECONDS
 from sottovoce.privacy.eligibility import Product
 from sottovoce.services.context import RequestContext
 from sottovoce.store import usage
 from sottovoce.store.usage import UsageRecord, UsageTotals
 
 router = APIRouter(prefix="/v1/usage", tags=["usage"])
+_FROM = "from (inclusive), seconds"
+_TO = "to (exclusive), seconds"
 
 
 class UsageOut(BaseModel):
@@ -26,8 +29,8 @@ class UsageOut(BaseModel):
 @router.get("")
 async def get_usage(
     ctx: Annotated[RequestContext, Depends(context(Product.USAGE))],
-    start_unix: Annotated[int | None, Query(ge=0, description="from (inclusive), seconds")] = None,
-    end_unix: Annotated[int | None, Query(ge=0, description="to (exclusive), seconds")] = None,
+    start_unix: Annotated[int | None, Query(ge=0, le=MAX_UNIX_SECONDS, description=_FROM)] = None,
+    end_unix: Annotated[int | None, Query(ge=0, le=MAX_UNIX_SECONDS, description=_TO)] = None,
     product: Annotated[Product | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> UsageOut:
