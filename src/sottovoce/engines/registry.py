@@ -16,7 +16,7 @@ from sottovoce.engines.base import ChatModel, ModelInfo, Synthesizer, Transcribe
 from sottovoce.engines.llama import local_chat_models
 from sottovoce.engines.piper import PiperSynthesizer
 from sottovoce.engines.upstream import upstream_chat_models
-from sottovoce.engines.whisper import WhisperTranscriber
+from sottovoce.engines.whisper import local_transcribers
 from sottovoce.errors import UnknownModel
 
 Engine = Synthesizer | Transcriber | ChatModel
@@ -73,7 +73,8 @@ def build_registry(settings: Settings) -> EngineRegistry:
     """The engines this server offers. One line per engine."""
     registry = EngineRegistry()
     registry.add(PiperSynthesizer.from_settings(settings))
-    registry.add(WhisperTranscriber(settings.stt, threads=settings.engines.threads))
+    for transcriber in local_transcribers(settings.stt, settings.engines.threads):
+        registry.add(transcriber)
     chat: list[ChatModel] = [*local_chat_models(settings), *upstream_chat_models(settings)]
     for engine in chat:
         registry.add(engine)

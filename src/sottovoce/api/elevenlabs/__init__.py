@@ -1,5 +1,6 @@
 """The ElevenLabs surface: text-to-speech (four routes and two sockets), speech-to-text (files
-and the realtime socket), voices and its shape of the model list,
+and the realtime socket), voices, agents (CRUD, signed URLs, the conversation socket, retained
+conversations) and its shape of the model list,
 as the ``elevenlabs`` SDK calls them.
 
 Keys come in the ``xi-api-key`` header, or for sockets the ``xi_api_key``/``token`` query
@@ -9,13 +10,32 @@ parameter or the first message; errors carry ElevenLabs' ``detail`` object.
 from __future__ import annotations
 
 from sottovoce.api import keys
-from sottovoce.api.elevenlabs import probes, realtime_stt, stt, tts, tts_socket, voices
+from sottovoce.api.elevenlabs import (
+    agents,
+    convai_socket,
+    conversations,
+    probes,
+    realtime_stt,
+    stt,
+    tts,
+    tts_socket,
+    voices,
+)
 from sottovoce.api.elevenlabs.errors import error_shape
 from sottovoce.api.surface import Surface
 
 SURFACE = Surface(
     name="elevenlabs",
-    routers=(tts.router, tts_socket.router, stt.router, realtime_stt.router, voices.router),
+    routers=(
+        tts.router,
+        tts_socket.router,
+        stt.router,
+        realtime_stt.router,
+        voices.router,
+        agents.router,
+        conversations.router,
+        convai_socket.router,
+    ),
     key_sources=(
         keys.header("xi-api-key"),
         keys.query("xi_api_key"),
