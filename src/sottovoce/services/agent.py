@@ -42,6 +42,7 @@ from sottovoce.engines.base import (
     StreamEvent,
     StreamEventKind,
     StreamOptions,
+    TranscriptionStream,
 )
 from sottovoce.engines.voices import DEFAULT_VOICE_ID
 from sottovoce.errors import InvalidRequest, PayloadTooLarge, SottovoceError, UnknownModel
@@ -119,30 +120,12 @@ class Conversation:
         if spec.prompt.size + spec.first_message.size > ctx.settings.llm.max_prompt_chars:
             raise PayloadTooLarge("The agent's prompt is longer than this server accepts.")
         stt_name = FAST_STT if ctx.engines.knows(FAST_STT) else STT
-        transcriber = ctx.engines.transcriber(stt_name)
-        self._pcm = PcmStream(spec.input_rate, spec.input_encoding)
-        self._stt = transcriber.open_stream(
-            StreamOptions(
-                language=spec.language if spec.language and stt_name == STT else None,
-                commit_on_silence=spec.turn_detection,
-                silence_seconds=spec.end_of_turn_silence_s,
-                vad_threshold=spec.vad_threshold,
-                partial_interval=ctx.settings.stt.realtime_partial_interval,
-                vad_events=True,
-                beam_size=1,
-            )
-        )
+        self._transcriber = ctx.engines.transcriber(stt_name)
+        self._heard_seconds = 0.0
+        self._pcm, self._stt = self._listen(spec)
         self.speech_ctx = ctx.child(inherit_decision=True)
         """Meters the agent's speech (never written: the session's record carries it)."""
-        self.speech_ask = SpeechAsk(
-            output=spec.output or _NO_AUDIO,
-            voice_id=spec.voice_id or DEFAULT_VOICE_ID,
-            model_id=spec.tts_model,
-            mode=Mode.STREAMING,
-            keep=False,
-        )
-        if not spec.text_only:
-            Speech(self.speech_ctx, self.speech_ask)  # the voice and model are checked now
+        self.speech_ask = self._voice(spec)
         self.started = time.monotonic()
         self.started_ms = now_ms()
         self.values = variables(spec, self.id, self.started)
@@ -164,6 +147,63 @@ class Conversation:
         self._sample_bytes = (
             1 if spec.output and spec.output.codec in (Codec.MULAW, Codec.ALAW) else 2
         )
+
+    def _listen(self, spec: AgentSpec) -> tuple[PcmStream, TranscriptionStream]:
+        fast = self._transcriber.info.model_id == FAST_STT
+        options = StreamOptions(
+            language=None if fast else (spec.language or None),
+            commit_on_silence=spec.turn_detection,
+            silence_seconds=spec.end_of_turn_silence_s,
+            vad_threshold=spec.vad_threshold,
+            partial_interval=self.ctx.settings.stt.realtime_partial_interval,
+            vad_events=True,
+            beam_size=1,
+        )
+        return PcmStream(spec.input_rate, spec.input_encoding), self._transcriber.open_stream(
+            options
+        )
+
+    def _voice(self, spec: AgentSpec) -> SpeechAsk:
+        ask = SpeechAsk(
+            output=spec.output or _NO_AUDIO,
+            voice_id=spec.voice_id or DEFAULT_VOICE_ID,
+            model_id=spec.tts_model,
+            mode=Mode.STREAMING,
+            keep=False,
+        )
+        if not spec.text_only:
+            Speech(self.speech_ctx, ask)  # the voice and model are checked now
+        return ask
+
+    async def reconfigure(self, spec: AgentSpec) -> None:
+        """New settings mid-session (OpenAI's ``session.update``); the LLM and the retention
+        decision stay as they were decided. A new input format or turn detection starts a new
+        listening stream (what the old one held of an unfinished turn is dropped)."""
+        voice = self._voice(spec)
+        old = self.spec
+        listening = (
+            old.input_rate,
+            old.input_encoding,
+            old.turn_detection,
+            old.end_of_turn_silence_s,
+            old.vad_threshold,
+        )
+        if listening != (
+            spec.input_rate,
+            spec.input_encoding,
+            spec.turn_detection,
+            spec.end_of_turn_silence_s,
+            spec.vad_threshold,
+        ):
+            await self._stt.close()
+            self._heard_seconds += self._stt.audio_seconds
+            self._pcm, self._stt = self._listen(spec)
+        self.spec, self.speech_ask = spec, voice
+
+    async def clear(self) -> None:
+        """Forget the user's unfinished turn (OpenAI's ``input_audio_buffer.clear``)."""
+        await self._stt.commit()
+        self._speaking_item = None
 
     # The session's life ----------------------------------------------------------------
 
@@ -279,11 +319,11 @@ class Conversation:
         """A tool's result the client adds as an item (OpenAI), answered by a later reply."""
         self.turns.append(Turn("tool_result", output.reveal(), self.now(), call_id, name=name))
 
-    def respond(self, *, nudge: bool = False) -> Reply:
-        """Start a reply now (the agent's turn)."""
+    def respond(self, *, instructions: str | None = None) -> Reply:
+        """Start a reply now (the agent's turn); ``instructions``: for this reply only."""
         if self.reply is not None and not self.reply.done.is_set():
             raise InvalidRequest("A reply is already in progress.", fields=("response",))
-        extra = (ChatMessage("system", Sensitive(NUDGE)),) if nudge else ()
+        extra = (ChatMessage("system", Sensitive(instructions)),) if instructions else ()
         return self._start(Reply(self, extra=extra))
 
     async def interrupt(self, *, tell: bool = True) -> None:
@@ -459,7 +499,7 @@ class Conversation:
             event.set()
         await self._stt.close()
         usage = self.ctx.usage
-        usage.add_input(round(self._stt.audio_seconds, 3), "audio_seconds")
+        usage.add_input(round(self._heard_seconds + self._stt.audio_seconds, 3), "audio_seconds")
         usage.add_output(round(self.speech_ctx.usage.output_units, 3), "audio_seconds")
         if self.decision.retain:
             recording = self._recorder.wav() if self._recorder is not None else None
