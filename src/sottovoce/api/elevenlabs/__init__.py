@@ -46,7 +46,18 @@ SURFACE = Surface(
     error_shape=error_shape,
     probes=probes.PROBES,
     content_free_routes=frozenset(
-        {("GET", "/v1/voices"), ("GET", "/v2/voices"), ("GET", "/v1/voices/{voice_id}")}
+        {
+            ("GET", "/v1/voices"),
+            ("GET", "/v2/voices"),
+            ("GET", "/v1/voices/{voice_id}"),
+            ("GET", "/v1/convai/agents/{agent_id}"),
+            ("DELETE", "/v1/convai/agents/{agent_id}"),
+            ("GET", "/v1/convai/conversation/get-signed-url"),
+            ("GET", "/v1/convai/conversations"),
+            ("GET", "/v1/convai/conversations/{conversation_id}"),
+            ("GET", "/v1/convai/conversations/{conversation_id}/audio"),
+            ("DELETE", "/v1/convai/conversations/{conversation_id}"),
+        }
     ),
     models_shape=voices.models_shape,
 )
