@@ -1,69 +1,33 @@
-"""What the agent tests share: agents made through the SDK, an ``AudioInterface`` that speaks
-local-TTS speech into a conversation at real-time pace and keeps what the agent says."""
+"""The ElevenLabs SDK's side of a conversation: an ``AudioInterface`` that speaks local-TTS
+speech into it at real-time pace (silence in between) and keeps what the agent says."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable
-from typing import Any
+import warnings
+from collections.abc import Callable, Iterator
 
+import httpx
 from elevenlabs import ElevenLabs
-from elevenlabs.conversational_ai.conversation import AudioInterface
 
 from tests.harness import Creds, RunningServer
-from tests.polling import wait_for
+
+with warnings.catch_warnings():
+    # The SDK's module names a deprecated websockets class in an annotation, at import.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from elevenlabs.conversational_ai.conversation import AudioInterface
 
 CHUNK_S = 0.05
 RATE = 16000
 
-PROMPT_ECHO = (
-    "You are a helpful assistant on a phone line. Answer every question in one short sentence."
-)
 
-
-def sdk(server: RunningServer, creds: Creds) -> ElevenLabs:
-    return ElevenLabs(api_key=creds.api_key, base_url=server.url)
-
-
-def create_agent(
-    server: RunningServer,
-    creds: Creds,
-    *,
-    prompt: str = PROMPT_ECHO,
-    first_message: str = "",
-    privacy: dict[str, Any] | None = None,
-    text_only: bool = False,
-    tools: list[dict[str, Any]] | None = None,
-    llm: str | None = None,
-    turn: dict[str, Any] | None = None,
-    **conversation: Any,
-) -> str:
-    prompt_config: dict[str, Any] = {"prompt": prompt, "temperature": 0, "max_tokens": 60}
-    if tools:
-        prompt_config["tools"] = tools
-    if llm:
-        prompt_config["llm"] = llm
-    config: dict[str, Any] = {
-        "agent": {"first_message": first_message, "language": "en", "prompt": prompt_config},
-        "tts": {"voice_id": "joe", "agent_output_audio_format": "pcm_16000"},
-        "turn": turn or {"turn_timeout": -1},
-        "conversation": {"text_only": text_only, **conversation},
-    }
-    import httpx
-
-    reply = httpx.post(
-        f"{server.url}/v1/convai/agents/create",
-        headers={"xi-api-key": creds.api_key},
-        json={
-            "name": "test agent",
-            "conversation_config": config,
-            "platform_settings": {"privacy": privacy or {}},
-        },
-        timeout=30,
-    )
-    assert reply.status_code == 200, reply.text
-    return str(reply.json()["agent_id"])
+@contextlib.contextmanager
+def sdk(server: RunningServer, creds: Creds) -> Iterator[ElevenLabs]:
+    """The SDK pointed at the server, with an HTTP client closed afterwards."""
+    with httpx.Client(timeout=60) as http:
+        yield ElevenLabs(api_key=creds.api_key, base_url=server.url, httpx_client=http)
 
 
 class Speaker(AudioInterface):
@@ -114,7 +78,3 @@ class Speaker(AudioInterface):
 
     def interrupt(self) -> None:
         self.interruptions += 1
-
-
-def wait(what: str, check: Callable[[], Any], timeout: float = 90) -> Any:
-    return wait_for(check, what, timeout=timeout)
