@@ -164,9 +164,12 @@ class Reply:
                 self._scope = scope
                 if self.cancelled:
                     return
-                async with anyio.create_task_group() as tasks:
-                    tasks.start_soon(self._speak, receive)
-                    await self._write(send)
+                try:
+                    async with anyio.create_task_group() as tasks:
+                        tasks.start_soon(self._speak, receive)
+                        await self._write(send)
+                except BaseExceptionGroup as group:
+                    raise _first_error(group) from None
             if not self.cancelled:
                 self.status = "completed"
         except SottovoceError as exc:
@@ -284,6 +287,20 @@ class Reply:
             ReplyAudio(self.response_id, self.item_id, event.data, event.alignment, event.start)
         )
         self.audio_s = max(self.audio_s, event.start) + self.conv.seconds_of(data)
+
+
+def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The error that stopped a reply's tasks (an engine's or the LLM's, typed), or the group."""
+    typed, _rest = group.split(SottovoceError)
+    if typed is not None:
+        pending: list[BaseException] = [typed]
+        while pending:
+            exc = pending.pop()
+            if isinstance(exc, BaseExceptionGroup):
+                pending.extend(exc.exceptions)
+            elif isinstance(exc, SottovoceError):
+                return exc
+    return group
 
 
 async def _texts(pieces: MemoryObjectReceiveStream[str]) -> AsyncIterator[str]:

@@ -398,6 +398,9 @@ class _Session:
                     message.get("event_id") if isinstance(message.get("event_id"), str) else None
                 )
                 await self.handle(message)
+            except WebSocketDisconnect:
+                self.conv.end("client_closed")
+                return
             except FATAL as exc:
                 self.conv.end("error", exc)
                 await self.io.send_json(error_event(exc, event_id))
@@ -409,13 +412,10 @@ class _Session:
     async def serve(self) -> None:
         self.conv = conv = Conversation(self.ctx, self.state.spec, self.emit, store=False)
         await self.send("session.created", session=session_body(self.state, self.id, self.model))
-        try:
-            async with conv.running(), anyio.create_task_group() as tasks:
-                tasks.start_soon(self._read)
-                await conv.ended.wait()
-                tasks.cancel_scope.cancel()
-        except WebSocketDisconnect:
-            conv.end("client_closed")
+        async with conv.running(), anyio.create_task_group() as tasks:
+            tasks.start_soon(self._read)
+            await conv.ended.wait()
+            tasks.cancel_scope.cancel()
         code = close_code(conv.error) if conv.error is not None else 1000
         await self.io.close(code, conv.error.code if conv.error else conv.end_reason)
 
