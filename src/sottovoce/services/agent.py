@@ -23,13 +23,10 @@ recording (only with ``record_voice``) become one history item and a conversatio
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from typing import Any
 
 import anyio
 from anyio.abc import TaskGroup
@@ -56,14 +53,15 @@ from sottovoce.services.agent_events import (
     ReplyStarted,
     SpeechStarted,
     SpeechStopped,
-    ToolCall,
     UserPartial,
     UserTurn,
     VadScore,
 )
+from sottovoce.services.agent_history import Turn, llm_messages
 from sottovoce.services.agent_recording import Recorder
-from sottovoce.services.agent_reply import CallRequest, Reply, tool_prompt
+from sottovoce.services.agent_reply import CallRequest, Reply
 from sottovoce.services.agent_spec import END_CALL, AgentSpec, name_values, render, variables
+from sottovoce.services.agent_tools import ToolDesk
 from sottovoce.services.agent_transcript import keep_conversation
 from sottovoce.services.context import RequestContext
 from sottovoce.services.tts import Speech, SpeechAsk
@@ -75,25 +73,6 @@ FAST_STT = "local/whisper-tiny.en"
 STT = "local/whisper-base"
 _NO_AUDIO = OutputFormat(Codec.PCM_S16LE, 16_000, name="pcm_16000")
 NUDGE = "The user has not said anything for a while. Briefly ask whether they are still there."
-
-
-@dataclass
-class Turn:
-    """One entry of the conversation: the user's words, the agent's (as heard), a contextual
-    update, a tool call or its result."""
-
-    role: str
-    """``user``, ``agent``, ``context``, ``tool_call`` or ``tool_result``."""
-    text: str
-    at: float
-    """Seconds since the conversation began."""
-    item_id: str = ""
-    interrupted: bool = False
-    spoken: bool = False
-    """Said aloud (user speech), rather than typed."""
-    name: str = ""
-    """The tool's name (tool calls and results)."""
-    reply: Reply | None = field(default=None, repr=False)
 
 
 def resolve_llm(ctx: RequestContext, llm: str | None) -> ChatModel:
@@ -143,7 +122,7 @@ class Conversation:
         self._speaking_item: str | None = None
         self._last_activity = self.started
         self._nudged = False
-        self._tools: dict[str, tuple[anyio.Event, list[str]]] = {}
+        self.tools = ToolDesk(self)
         self._sample_bytes = (
             1 if spec.output and spec.output.codec in (Codec.MULAW, Codec.ALAW) else 2
         )
@@ -308,12 +287,8 @@ class Conversation:
         self._activity()
 
     def tool_result(self, call_id: str, result: Sensitive[str], is_error: bool = False) -> None:
-        waiting = self._tools.get(call_id)
-        if waiting is None:
-            raise InvalidRequest("No tool call is waiting for this id.", fields=("tool_call_id",))
-        event, box = waiting
-        box.append(("Error: " if is_error else "") + result.reveal())
-        event.set()
+        """The client's answer to a tool call the agent waits for."""
+        self.tools.result(call_id, result, is_error)
 
     def tool_output(self, call_id: str, name: str, output: Sensitive[str]) -> None:
         """A tool's result the client adds as an item (OpenAI), answered by a later reply."""
@@ -396,53 +371,11 @@ class Conversation:
     async def run_tool(self, reply: Reply, call: CallRequest) -> str | None:
         """Called by a reply whose LLM asked for a tool: the result, or ``None`` when the reply
         ends with the call (``end_call``, an unknown tool, one whose answer is not awaited)."""
-        if call.name == END_CALL and self.spec.end_call:
-            return None
-        tool = next((t for t in self.spec.tools if t.name == call.name), None)
-        if tool is None:
-            return None
-        call_id = f"call_{uuid.uuid4().hex[:20]}"
-        args: Sensitive[Mapping[str, Any]] = Sensitive(dict(call.arguments))
-        if not tool.expects_response:
-            self.turns.append(
-                Turn("tool_call", _json(call.arguments), self.now(), call_id, name=tool.name)
-            )
-            await self.emit(ToolCall(reply.response_id, call_id, tool.name, args, False))
-            return None
-        event, box = anyio.Event(), list[str]()
-        self._tools[call_id] = (event, box)
-        try:
-            await self.emit(ToolCall(reply.response_id, call_id, tool.name, args, True))
-            with anyio.move_on_after(tool.response_timeout_s):
-                await event.wait()
-        finally:
-            self._tools.pop(call_id, None)
-        return box[0] if box else "Error: the tool did not answer in time."
+        return await self.tools.run(reply, call)
 
     def llm_messages(self) -> tuple[ChatMessage, ...]:
         """The system prompt and the conversation so far, as the LLM sees it."""
-        system = render(self.spec.prompt.reveal(), self.values)
-        tools = [(t.name, t.description, t.parameters) for t in self.spec.tools]
-        if self.spec.end_call:
-            tools.append((END_CALL, "End the call when the conversation is over.", {}))
-        if tools:
-            system += "\n\n" + tool_prompt(tools)
-        messages = [ChatMessage("system", Sensitive(system))]
-        for turn in self.turns:
-            if turn.role == "user":
-                messages.append(ChatMessage("user", Sensitive(turn.text)))
-            elif turn.role == "agent" and turn.text and turn.reply is not self.reply:
-                messages.append(ChatMessage("assistant", Sensitive(turn.text)))
-            elif turn.role == "context":
-                messages.append(ChatMessage("system", Sensitive(f"Context: {turn.text}")))
-            elif turn.role == "tool_call":
-                call = f'<tool_call>{{"name": "{turn.name}", "arguments": {turn.text}}}</tool_call>'
-                messages.append(ChatMessage("assistant", Sensitive(call)))
-            elif turn.role == "tool_result":
-                messages.append(
-                    ChatMessage("user", Sensitive(f"[result of {turn.name}] {turn.text}"))
-                )
-        return tuple(messages)
+        return llm_messages(self.spec, self.values, self.turns, self.reply)
 
     # Audio bookkeeping (called by replies) ---------------------------------------------
 
@@ -495,8 +428,7 @@ class Conversation:
     async def _finish(self) -> None:
         if self.reply is not None and not self.reply.done.is_set():
             await self.interrupt(tell=False)
-        for event, _box in self._tools.values():
-            event.set()
+        self.tools.release()
         await self._stt.close()
         usage = self.ctx.usage
         usage.add_input(round(self._heard_seconds + self._stt.audio_seconds, 3), "audio_seconds")
@@ -513,7 +445,3 @@ class Conversation:
     @property
     def duration_ms(self) -> int:
         return int((time.monotonic() - self.started) * 1000)
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value)

@@ -35,6 +35,7 @@ from sottovoce.errors import SottovoceError, UpstreamFailed
 from sottovoce.privacy.providers import Mode
 from sottovoce.privacy.sensitive import Sensitive
 from sottovoce.services.agent_events import ReplyAudio, ReplyText
+from sottovoce.services.agent_history import CLOSE, OPEN, tool_call_text
 from sottovoce.services.events import Audio, Failed
 from sottovoce.services.text_buffer import TextBuffer
 from sottovoce.services.tts import Speech
@@ -42,7 +43,6 @@ from sottovoce.services.tts import Speech
 if TYPE_CHECKING:
     from sottovoce.services.agent import Conversation
 
-OPEN, CLOSE = "<tool_call>", "</tool_call>"
 MAX_TOOL_ROUNDS = 3
 
 
@@ -217,7 +217,7 @@ class Reply:
         exchanges: list[ChatMessage] = []
         for _round in range(MAX_TOOL_ROUNDS + 1):
             request = ChatRequest(
-                messages=(*self.conv.llm_messages(), *self.extra, *self._so_far(), *exchanges),
+                messages=(*self.conv.llm_messages(), *self.extra, *exchanges),
                 max_tokens=self.conv.spec.max_tokens,
                 temperature=self.conv.spec.temperature,
                 seed=0,
@@ -245,16 +245,10 @@ class Reply:
             arguments = json.dumps(call.arguments)
             self.exchanges.append((call.name, arguments, result))
             exchanges += [
-                ChatMessage(
-                    "assistant",
-                    Sensitive(f'{OPEN}{{"name": "{call.name}", "arguments": {arguments}}}{CLOSE}'),
-                ),
+                ChatMessage("assistant", Sensitive(tool_call_text(call.name, arguments))),
                 ChatMessage("user", Sensitive(f"[result of {call.name}] {result}")),
             ]
         raise UpstreamFailed("The model kept calling tools without answering.")
-
-    def _so_far(self) -> tuple[ChatMessage, ...]:
-        return ()
 
     async def _speak(self, pieces: MemoryObjectReceiveStream[str]) -> None:
         if self.conv.spec.text_only:
@@ -306,14 +300,3 @@ def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
 async def _texts(pieces: MemoryObjectReceiveStream[str]) -> AsyncIterator[str]:
     async for piece in pieces:
         yield piece
-
-
-def tool_prompt(tools: list[tuple[str, str, Mapping[str, Any]]]) -> str:
-    """The part of the system prompt that offers the tools, in the form the scanner reads."""
-    lines = [
-        "You can use tools. To use one, answer with only this, on one line:",
-        f'{OPEN}{{"name": "TOOL", "arguments": {{...}}}}{CLOSE}',
-        "Tools:",
-    ]
-    lines += [f"- {name}: {about} Arguments: {json.dumps(schema)}" for name, about, schema in tools]
-    return "\n".join(lines)
