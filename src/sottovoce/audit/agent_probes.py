@@ -52,9 +52,11 @@ def create_agent(client: ProbeClient, marker: str, llm: str | None = None) -> st
 
 
 def _drop(ws: Any) -> None:
+    """Hang up without a close frame (as a lost phone line would). Only our sending side is
+    shut: the client's reader then sees the server's end in order, with nothing left racing."""
     with contextlib.suppress(OSError):
-        ws.socket.shutdown(socket.SHUT_RDWR)
-    ws.socket.close()
+        ws.socket.shutdown(socket.SHUT_WR)
+    _until(ws, lambda _m: False, 30)
 
 
 def _until(ws: Any, done: Callable[[Message], bool], timeout: float = 120) -> bool:
