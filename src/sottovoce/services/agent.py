@@ -120,6 +120,7 @@ class Conversation:
         )
         self._tasks: TaskGroup | None = None
         self._speaking_item: str | None = None
+        self._user_speaking = False
         self._last_activity = self.started
         self._nudged = False
         self.tools = ToolDesk(self)
@@ -235,11 +236,13 @@ class Conversation:
         kind = event.kind
         if kind is StreamEventKind.SPEECH_STARTED:
             self._speaking_item = f"item_{uuid.uuid4().hex[:20]}"
+            self._user_speaking = True
             self._activity()
             if self.spec.interruptions:
                 await self.interrupt()
             await self.emit(SpeechStarted(self._speaking_item, event.at))
         elif kind is StreamEventKind.SPEECH_STOPPED:
+            self._user_speaking = False
             self._activity()
             await self.emit(SpeechStopped(self._speaking_item or "", event.at))
         elif kind is StreamEventKind.PARTIAL:
@@ -307,12 +310,22 @@ class Conversation:
         if reply is None or (reply.done.is_set() and reply.played() >= reply.audio_s):
             return
         played = reply.played()
+        finished = reply.done.is_set()  # written and sent, but still playing
         reply.cancel()
         if self._recorder is not None and reply.first_audio_at is not None:
             self._recorder.cut(reply.first_audio_at - self.started + played)
+        spoken = self._spoken_until(reply, played)
         if tell:
-            await self.emit(Interrupted(reply.response_id, reply.item_id, round(played, 3)))
-        self._spoken_until(reply, played)
+            await self.emit(
+                Interrupted(
+                    reply.response_id,
+                    reply.item_id,
+                    round(played, 3),
+                    Sensitive(reply.text.strip()),
+                    Sensitive(spoken),
+                    finished,
+                )
+            )
         await reply.done.wait()
 
     def truncate(self, item_id: str, audio_end_s: float) -> None:
@@ -362,11 +375,14 @@ class Conversation:
             await anyio.sleep(max(0.0, reply.playing_until - time.monotonic()))
             self.end("end_call")
 
-    def _spoken_until(self, reply: Reply, played: float) -> None:
+    def _spoken_until(self, reply: Reply, played: float) -> str:
+        """Keep only what was heard of a reply in the conversation; that text."""
+        spoken = reply.spoken(played)
         turn = next((t for t in self.turns if t.reply is reply), None)
         if turn is not None:
-            turn.text = reply.spoken(played)
+            turn.text = spoken
             turn.interrupted = True
+        return spoken
 
     async def run_tool(self, reply: Reply, call: CallRequest) -> str | None:
         """Called by a reply whose LLM asked for a tool: the result, or ``None`` when the reply
@@ -401,7 +417,7 @@ class Conversation:
 
     def _busy(self, now: float) -> bool:
         reply = self.reply
-        speaking = self._speaking_item is not None
+        speaking = self._user_speaking
         replying = reply is not None and (not reply.done.is_set() or now < reply.playing_until)
         return speaking or replying
 

@@ -116,6 +116,13 @@ class Interrupted:
     item_id: str
     played_s: float
     """How much of the reply's audio the user is estimated to have heard."""
+    text: Sensitive[str]
+    """What the agent wrote (so far)."""
+    spoken: Sensitive[str]
+    """What of it the user heard: all the conversation keeps."""
+    after_done: bool = False
+    """The reply had been written and sent whole (its ``ReplyDone`` said completed); only its
+    playback was cut."""
 
 
 @dataclass(frozen=True)

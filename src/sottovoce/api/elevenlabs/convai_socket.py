@@ -160,15 +160,20 @@ class _Socket:
         if text:
             response = {"agent_response": text, "event_id": self._next_id()}
             await send({"type": "agent_response", "agent_response_event": response})
-        if event.status == "cancelled" and text and spoken != text:
-            correction = {
-                "original_agent_response": text,
-                "corrected_agent_response": spoken,
-                "event_id": self._next_id(),
-            }
-            await send(
-                {"type": "agent_response_correction", "agent_response_correction_event": correction}
-            )
+        if event.status == "cancelled":
+            await self._correction(text, spoken)
+
+    async def _correction(self, text: str, spoken: str) -> None:
+        if not text or spoken == text:
+            return
+        correction = {
+            "original_agent_response": text,
+            "corrected_agent_response": spoken,
+            "event_id": self._next_id(),
+        }
+        await self.io.send_json(
+            {"type": "agent_response_correction", "agent_response_correction_event": correction}
+        )
 
     async def handle(self, message: Mapping[str, Any]) -> None:
         conv = self.conv
