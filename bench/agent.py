@@ -167,7 +167,7 @@ def pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
 
-async def turns(url: str, key: str, count: int, clips: list[bytes]) -> None:
+async def turns(url: str, key: str, count: int, clips: list[bytes], verbose: bool) -> None:
     session = await open_session(url, key)
     await session.turn(clips[0])  # warm-up, not counted
     rows: list[tuple[float, float, float, float, float]] = []
@@ -256,14 +256,16 @@ async def concurrent(url: str, key: str, conversations: int, clips: list[bytes])
     )
 
 
-async def main(count: int) -> None:
+async def main(count: int, verbose: bool, only_turns: bool) -> None:
     root = Path(tempfile.mkdtemp(prefix="sottovoce-bench-"))
     server = RunningServer(root, env={"SOTTOVOCE_ENGINES__PRELOAD": "true"}, startup_s=180)
     try:
         creds = server.create_workspace("bench", zdr=True)
         url = f"{server.ws_url}/v1/realtime?model=gpt-realtime"
         clips = [pcm(q) for q in QUESTIONS]
-        await turns(url, creds.api_key, count, clips)
+        await turns(url, creds.api_key, count, clips, verbose)
+        if only_turns:
+            return
         await barge_in(url, creds.api_key, 5, pcm("Wait, stop, I have a question."))
         await concurrent(url, creds.api_key, 4, clips)
     finally:
@@ -273,4 +275,7 @@ async def main(count: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--turns", type=int, default=20)
-    asyncio.run(main(parser.parse_args().turns))
+    parser.add_argument("--verbose", action="store_true", help="print every turn")
+    parser.add_argument("--only-turns", action="store_true")
+    args = parser.parse_args()
+    asyncio.run(main(args.turns, args.verbose, args.only_turns))

@@ -135,7 +135,9 @@ class Conversation:
             commit_on_silence=spec.turn_detection,
             silence_seconds=spec.end_of_turn_silence_s,
             vad_threshold=spec.vad_threshold,
-            partial_interval=self.ctx.settings.stt.realtime_partial_interval,
+            partial_interval=self.ctx.settings.stt.realtime_partial_interval
+            if spec.partials
+            else 0,
             vad_events=True,
             beam_size=1,
         )
@@ -161,20 +163,18 @@ class Conversation:
         listening stream (what the old one held of an unfinished turn is dropped)."""
         voice = self._voice(spec)
         old = self.spec
-        listening = (
-            old.input_rate,
-            old.input_encoding,
-            old.turn_detection,
-            old.end_of_turn_silence_s,
-            old.vad_threshold,
-        )
-        if listening != (
-            spec.input_rate,
-            spec.input_encoding,
-            spec.turn_detection,
-            spec.end_of_turn_silence_s,
-            spec.vad_threshold,
-        ):
+
+        def listening(s: AgentSpec) -> tuple[object, ...]:
+            return (
+                s.input_rate,
+                s.input_encoding,
+                s.turn_detection,
+                s.end_of_turn_silence_s,
+                s.vad_threshold,
+                s.partials,
+            )
+
+        if listening(old) != listening(spec):
             await self._stt.close()
             self._heard_seconds += self._stt.audio_seconds
             self._pcm, self._stt = self._listen(spec)

@@ -78,6 +78,9 @@ class AgentSpec:
     on and the next turn tries again."""
     turn_detection: bool = True
     """The server ends the user's turn on a pause (else only on an explicit commit)."""
+    partials: bool = False
+    """Transcribe the user's turn while they speak too (``UserPartial`` events). Off unless
+    the client reads them: a partial's decode can hold back the final one by its length."""
     privacy: AgentPrivacy = field(default_factory=AgentPrivacy)
     agent_id: str | None = None
     dynamic_variables: Sensitive[Mapping[str, str]] = field(default_factory=lambda: Sensitive({}))

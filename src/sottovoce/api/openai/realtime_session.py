@@ -143,6 +143,8 @@ def update(state: SessionState, session: Mapping[str, Any], max_prompt_chars: in
     if "transcription" in audio_in or "input_audio_transcription" in session:
         raw = audio_in.get("transcription", session.get("input_audio_transcription"))
         transcription = dict(raw) if isinstance(raw, Mapping) else None
+        # Transcription deltas while the caller speaks: only when the client asked for them.
+        changes["partials"] = transcription is not None
     modalities = session.get("output_modalities", session.get("modalities"))
     mods = state.modalities
     if modalities is not None:
