@@ -10,8 +10,9 @@ the local engines: Whisper tiny.en for turns, SmolLM2-135M (greedy), Piper.
   (-> the first ``response.output_audio.delta``). Target: p50 <= 1.2 s with a 0.5 s
   end-of-turn silence.
 - Barge-in: while the agent speaks a long answer, the user starts talking; stop time = the
-  user's speech onset (when its first sample was sent) -> the last agent audio received for
-  that reply. Target <= 150 ms.
+  user's speech onset (when its first sample was sent) -> the client is told to stop
+  (``input_audio_buffer.speech_started``, at which OpenAI's clients stop playing; the reply is
+  cancelled then), or the last agent audio of that reply if any came later. Target <= 150 ms.
 - 4 conversations at once, 3 turns each: the agent's audio is "played" at real time as it
   arrives; a gap is audio that arrived later than its playback time. Target: no gap > 200 ms.
 
@@ -82,12 +83,15 @@ class Session:
     replies: list[Reply] = field(default_factory=list)
     current: Reply = field(default_factory=Reply)
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    speech_started: float | None = None
 
     async def reader(self) -> None:
         async for raw in self.ws:
             event = json.loads(raw)
             kind, now, reply = event["type"], time.perf_counter(), self.current
-            if kind == "input_audio_buffer.speech_stopped":
+            if kind == "input_audio_buffer.speech_started":
+                self.speech_started = now
+            elif kind == "input_audio_buffer.speech_stopped":
                 reply.stopped = now
             elif kind == "conversation.item.input_audio_transcription.completed":
                 reply.transcribed = now
@@ -192,6 +196,8 @@ async def turns(url: str, key: str, count: int, clips: list[bytes], verbose: boo
                 audio - clause,
             )
         )
+        if verbose:
+            print("  turn " + " ".join(f"{v:.3f}" for v in rows[-1]) + f"  {reply._text[:50]!r}")
     await session.ws.close()
     total = [r[0] for r in rows]
     p50, p95 = pct(total, 50), pct(total, 95)
@@ -226,11 +232,21 @@ async def barge_in(url: str, key: str, reps: int, interruption: bytes) -> None:
         while session.current.first_audio is None:
             await session.send_audio(bytes(int(RATE * 2 * CHUNK_S)))
         reply = session.current
+        session.speech_started = None
         onset = time.perf_counter()
         await session.send_audio(interruption)
         await asyncio.wait_for(session.done.wait(), 30)
-        stops.append(max(0.0, (reply.last_audio or onset) - onset))
-        print(f"  barge-in: {reply.status}, last audio {stops[-1] * 1000:.0f} ms after onset")
+        # The agent's audio stops when the client is told to drop what it buffered (the reply
+        # is cancelled: response.done) and no audio of that reply arrives after the onset.
+        # OpenAI's clients stop playing at speech_started (the server then cancels the reply).
+        told = min(t for t in (session.speech_started, reply.done) if t is not None)
+        notice = told - onset
+        late = max(0.0, (reply.last_audio or onset) - onset)
+        stops.append(max(notice, late))
+        print(
+            f"  barge-in: {reply.status} {notice * 1000:.0f} ms after the onset, "
+            f"last audio {late * 1000:.0f} ms after it"
+        )
         await session.ws.close()
     print(f"barge-in stop time: p50 {pct(stops, 50) * 1000:.0f} ms, max {max(stops) * 1000:.0f} ms")
 
