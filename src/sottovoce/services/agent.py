@@ -98,7 +98,9 @@ class Conversation:
         self.decision = ctx.decide(flags, Route(self.model.info.provider, Mode.STREAMING))
         if spec.prompt.size + spec.first_message.size > ctx.settings.llm.max_prompt_chars:
             raise PayloadTooLarge("The agent's prompt is longer than this server accepts.")
-        stt_name = FAST_STT if ctx.engines.knows(FAST_STT) else STT
+        # tiny.en hears English only: another language is heard by the multilingual base model.
+        english = (spec.language or "en").lower().startswith("en")
+        stt_name = FAST_STT if english and ctx.engines.knows(FAST_STT) else STT
         self._transcriber = ctx.engines.transcriber(stt_name)
         self._heard_seconds = 0.0
         self._pcm, self._stt = self._listen(spec)
@@ -124,9 +126,6 @@ class Conversation:
         self._last_activity = self.started
         self._nudged = False
         self.tools = ToolDesk(self)
-        self._sample_bytes = (
-            1 if spec.output and spec.output.codec in (Codec.MULAW, Codec.ALAW) else 2
-        )
 
     def _listen(self, spec: AgentSpec) -> tuple[PcmStream, TranscriptionStream]:
         fast = self._transcriber.info.model_id == FAST_STT
@@ -407,7 +406,8 @@ class Conversation:
         output = self.spec.output
         if output is None:
             return 0.0
-        return len(data) / self._sample_bytes / output.sample_rate
+        width = 1 if output.codec in (Codec.MULAW, Codec.ALAW) else 2
+        return len(data) / width / output.sample_rate
 
     # Timers ----------------------------------------------------------------------------
 
