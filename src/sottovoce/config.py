@@ -108,6 +108,21 @@ class VoiceSettings(BaseModel):
     """Matching jobs run at once (each keeps one core busy); more wait in a queue."""
 
 
+class AgentSettings(BaseModel):
+    end_of_turn_silence_s: float = Field(default=0.5, ge=0.2, le=3.0)
+    """A pause this long ends the user's turn in a voice-agent conversation."""
+    signed_url_ttl_s: float = Field(default=900.0, gt=0, le=86_400)
+    """How long a signed conversation URL may be used (once)."""
+    max_socket_message_bytes: int = Field(default=1024 * 1024, ge=4096)
+    """Largest message a conversation socket accepts (close 1009 above it)."""
+    socket_idle_seconds: float = Field(default=180.0, gt=0, le=3600)
+    """A conversation socket that receives no message for this long is closed."""
+    ping_interval_s: float = Field(default=5.0, gt=0)
+    """How often an ElevenLabs conversation socket pings its client."""
+    max_duration_s: float = Field(default=3600.0, gt=0)
+    """The longest conversation this server allows, whatever an agent asks."""
+
+
 class UpstreamProvider(BaseModel):
     """An OpenAI-compatible chat provider this server may forward requests to."""
 
@@ -201,6 +216,7 @@ class Settings(BaseSettings):
     stt: SttSettings = SttSettings()
     llm: LlmSettings = LlmSettings()
     voices: VoiceSettings = VoiceSettings()
+    agents: AgentSettings = AgentSettings()
 
     @property
     def resolved_database_url(self) -> str:

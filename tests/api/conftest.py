@@ -1,4 +1,5 @@
-"""What the TTS tests of every surface share: a workspace and the vendors' SDK clients."""
+"""What the API tests share: a workspace, the vendors' SDK clients, and the agent tests' server
+with scripted LLM providers."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from cartesia import Cartesia
 from elevenlabs.client import ElevenLabs
 from openai import OpenAI
 
+from tests.api.agent_server import agent_server, scripted_llm
 from tests.harness import Creds, RunningServer
+
+__all__ = ["agent_server", "scripted_llm"]
 
 
 @pytest.fixture(scope="module")

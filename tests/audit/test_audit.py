@@ -6,12 +6,14 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.routing import iter_route_contexts
 
 from sottovoce.app import FRAMEWORK_ROUTES, SURFACES, create_app
+from sottovoce.audit.flaky_upstream import FlakyUpstream
 from sottovoce.audit.probe import AUDIT_DEAD_UPSTREAM
 from sottovoce.config import Settings
 from tests.harness import RunningServer, free_port
@@ -75,8 +77,16 @@ def run_audit(server: RunningServer, *only: str) -> tuple[int, dict]:  # type: i
 
 
 @pytest.fixture(scope="module")
-def server(start_server) -> RunningServer:  # type: ignore[no-untyped-def]
-    """A clean server with an upstream provider that cannot be reached (the 502 path)."""
+def flaky() -> Iterator[FlakyUpstream]:
+    upstream = FlakyUpstream()
+    yield upstream
+    upstream.close()
+
+
+@pytest.fixture(scope="module")
+def server(start_server, flaky: FlakyUpstream) -> RunningServer:  # type: ignore[no-untyped-def]
+    """A clean server with an upstream provider that cannot be reached (the 502 path) and one
+    that breaks off mid-reply."""
     dead = {
         "name": AUDIT_DEAD_UPSTREAM,
         "base_url": f"http://127.0.0.1:{free_port()}/v1",
@@ -87,7 +97,7 @@ def server(start_server) -> RunningServer:  # type: ignore[no-untyped-def]
     }
     # A matching budget of one candidate: the voice-cloning probe's job takes seconds.
     env = {
-        "SOTTOVOCE_LLM__UPSTREAM": json.dumps([dead]),
+        "SOTTOVOCE_LLM__UPSTREAM": json.dumps([dead, flaky.provider()]),
         "SOTTOVOCE_VOICES__MATCH_EVALUATIONS": "1",
     }
     srv: RunningServer = start_server(env=env)
@@ -104,6 +114,8 @@ def test_the_audit_passes_on_a_clean_server(server: RunningServer) -> None:
     assert all(r["leaks"] == [] for r in zdr)
     paths = {(r["probe"], r["path"]): r for r in zdr}
     assert paths[("llm.openai_chat", "upstream_error")]["status"] == 502
+    assert paths[("agents.elevenlabs_socket", "upstream_mid_reply")]["status"] == 101
+    assert paths[("agents.openai_realtime", "upstream_mid_reply")]["status"] == 101
     assert paths[("stt.files", "openai.corrupt_audio")]["status"] == 422
     for style in ("separate", "combined"):
         assert paths[("stt.files", f"elevenlabs.multi_channel_{style}")]["status"] == 200

@@ -47,6 +47,8 @@ SCRIPT = textwrap.dedent(
         whisper = registry.transcriber("local/whisper-base")
         samples = Sensitive(bytes(4 * 16000))
         await whisper.transcribe(TranscriptionRequest(audio=samples, language="en"))
+        tiny = registry.transcriber("local/whisper-tiny.en")  # the voice agents' fast model
+        await tiny.transcribe(TranscriptionRequest(audio=samples, language="en"))
         whisper.vad_model()
         chat = registry.chat_model("local/smollm2-135m-instruct")
         ask = ChatRequest(messages=(ChatMessage("user", Sensitive("Hi")),), max_tokens=2)

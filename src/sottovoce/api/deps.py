@@ -22,6 +22,8 @@ from sottovoce.privacy.eligibility import Product
 from sottovoce.privacy.policy import RequestFlags
 from sottovoce.services.context import RequestContext, Services
 from sottovoce.services.meter import UsageMeter
+from sottovoce.store.keys import ApiKey
+from sottovoce.store.workspaces import Workspace
 
 METER = "sottovoce.usage"
 """Scope key of the request's usage meter (set by the middleware)."""
@@ -58,13 +60,25 @@ async def _authenticate(
     result = await services.lookup_key(found.secret)
     if result is None:
         raise Unauthorized()
-    key, workspace = result
+    connection.scope[KEY_SOURCE] = found.source
+    return context_for(connection, product, *result)
+
+
+def context_for(
+    connection: HTTPConnection, product: Product, key: ApiKey, workspace: Workspace
+) -> RequestContext:
+    """The request context of an authenticated key (a signed URL names its key)."""
+    services = services_of(connection)
     meter = meter_of(connection)
     meter.workspace_id = workspace.id
     meter.key_id = key.id
     meter.product = product
-    connection.scope[KEY_SOURCE] = found.source
     return RequestContext(services, workspace=workspace, key=key, product=product, usage=meter)
+
+
+async def authenticate_by_key(connection: HTTPConnection, product: Product) -> RequestContext:
+    """The context of the key a connection carries in its headers or query (``Unauthorized``)."""
+    return await _authenticate(connection, product, read_key(connection))
 
 
 def read_key(connection: HTTPConnection) -> Found | None:

@@ -100,13 +100,14 @@ class SocketIO:
     async def send_bytes(self, data: bytes) -> None:
         await self._send({"type": "websocket.send", "bytes": data})
 
-    async def close(self, code: int = 1000) -> None:
+    async def close(self, code: int = 1000, reason: str | None = None) -> None:
+        """Close with ``code``; ``reason`` (ours, never content) travels in the close frame."""
         async with self._lock:
             if self.gone:
                 return
             self.gone = True
             with contextlib.suppress(*GONE):
-                await self.websocket.close(code=code)
+                await self.websocket.close(code=code, reason=reason)
 
     async def _send(self, message: dict[str, Any]) -> None:
         async with self._lock:

@@ -2,8 +2,9 @@
 
 A server the audit starts gets a private TMPDIR and a private HOME (both must still be empty
 when the audit ends: nothing may spill into temp files or a home directory's caches), captured
-stdout and stderr, and one extra upstream chat provider on a closed port, for the upstream-error
-path. A running server is searched where the operator says it keeps its files, plus the files
+stdout and stderr, one extra upstream chat provider on a closed port, for the upstream-error
+path, and one that breaks off mid-reply (:mod:`sottovoce.audit.flaky_upstream`). A running
+server is searched where the operator says it keeps its files, plus the files
 of its home directory's caches written while the audit ran.
 """
 
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import httpx
 
+from sottovoce.audit.flaky_upstream import FlakyUpstream
 from sottovoce.audit.probe import AUDIT_DEAD_UPSTREAM
 from sottovoce.audit.search import Places
 from sottovoce.config import Settings
@@ -73,10 +75,11 @@ def _places_for(settings: Settings, extra: list[Path]) -> list[Path]:
     return [d for d in directories if d.exists()]
 
 
-def _upstreams_with_a_dead_one(settings: Settings) -> str:
-    """The configured upstream providers plus one on a closed port, for the upstream-error path.
+def _upstreams_with_a_dead_one(settings: Settings, flaky: FlakyUpstream) -> str:
+    """The configured upstream providers plus one on a closed port, for the upstream-error path,
+    and one that breaks off mid-reply (served by the audit itself).
 
-    It declares zero retention so that ZDR requests are routed to it (and fail there).
+    They declare zero retention so that ZDR requests are routed to them (and fail there).
     """
     providers = [
         {
@@ -95,6 +98,7 @@ def _upstreams_with_a_dead_one(settings: Settings) -> str:
             "timeout_s": 5,
         }
     )
+    providers.append(flaky.provider())
     return json.dumps(providers)
 
 
@@ -104,12 +108,13 @@ def start_own_server(settings: Settings, extra: list[Path], startup_s: float = 1
     tmp_dir = Path(tempfile.mkdtemp(prefix="sottovoce-audit-tmp-"))
     home_dir = Path(tempfile.mkdtemp(prefix="sottovoce-audit-home-"))
     port = _free_port()
+    flaky = FlakyUpstream()
     env = {
         **{k: v for k, v in os.environ.items() if k != "XDG_CACHE_HOME"},
         "TMPDIR": str(tmp_dir),
         "HOME": str(home_dir),
         "PYTHONUNBUFFERED": "1",
-        "SOTTOVOCE_LLM__UPSTREAM": _upstreams_with_a_dead_one(settings),
+        "SOTTOVOCE_LLM__UPSTREAM": _upstreams_with_a_dead_one(settings, flaky),
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "sottovoce", "serve", "--host", "127.0.0.1", "--port", str(port)],
@@ -137,6 +142,7 @@ def start_own_server(settings: Settings, extra: list[Path], startup_s: float = 1
                 process.wait()
         for reader in readers:
             reader.join(timeout=5)
+        flaky.close()
         # Checked by the audit before this; whatever a faulty server left there goes too.
         shutil.rmtree(tmp_dir, ignore_errors=True)
         shutil.rmtree(home_dir, ignore_errors=True)

@@ -172,6 +172,10 @@ class StreamOptions:
     partial_interval: float = 1.0
     """Seconds of new speech between two partial transcripts; 0 sends none."""
     word_timestamps: bool = False
+    vad_events: bool = False
+    """Also report where speech starts and stops (``SPEECH_STARTED``/``SPEECH_STOPPED``)."""
+    beam_size: int | None = None
+    """Beam width of a commit's decode; ``None``: the engine's file-transcription setting."""
 
 
 class StreamEventKind(StrEnum):
@@ -179,13 +183,22 @@ class StreamEventKind(StrEnum):
     """A provisional transcript of the utterance so far; a later one replaces it."""
     COMMITTED = "committed"
     """The final transcript of one utterance."""
+    SPEECH_STARTED = "speech_started"
+    """The voice-activity detector heard speech begin (``at``); no transcript yet."""
+    SPEECH_STOPPED = "speech_stopped"
+    """The pause that ends an utterance ran out, or the burst was too short to be one."""
+
+
+EMPTY_TRANSCRIPT = Transcript((), "", 0.0, 0.0)
 
 
 @dataclass(frozen=True)
 class StreamEvent:
     kind: StreamEventKind
-    transcript: Sensitive[Transcript]
+    transcript: Sensitive[Transcript] = field(default_factory=lambda: Sensitive(EMPTY_TRANSCRIPT))
     """Times are seconds since the start of the session."""
+    at: float = 0.0
+    """For speech started or stopped: where, in seconds since the start of the session."""
 
 
 class TranscriptionStream(Protocol):
@@ -194,6 +207,11 @@ class TranscriptionStream(Protocol):
     @property
     def audio_seconds(self) -> float:
         """Audio received so far (metadata, for the usage record)."""
+        ...
+
+    @property
+    def speech_probability(self) -> float:
+        """The voice-activity detector's score of the latest 32 ms window (0 to 1)."""
         ...
 
     async def feed(self, audio: Sensitive[bytes]) -> list[StreamEvent]:

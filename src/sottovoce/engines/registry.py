@@ -19,7 +19,7 @@ from sottovoce.engines.llama import local_chat_models
 from sottovoce.engines.piper import PiperSynthesizer
 from sottovoce.engines.speaker import SpeakerEncoder
 from sottovoce.engines.upstream import upstream_chat_models
-from sottovoce.engines.whisper import WhisperTranscriber
+from sottovoce.engines.whisper import local_transcribers
 from sottovoce.errors import UnknownModel
 
 Engine = Synthesizer | Transcriber | ChatModel
@@ -83,7 +83,8 @@ def build_registry(settings: Settings) -> EngineRegistry:
     registry.add(HibariSynthesizer(threads=tts.onnx_threads, **pieces))
     if settings.voices.kokoro:
         registry.add(KokoroSynthesizer(threads=tts.onnx_threads, **pieces))
-    registry.add(WhisperTranscriber(settings.stt, threads=settings.engines.threads))
+    for transcriber in local_transcribers(settings.stt, settings.engines.threads):
+        registry.add(transcriber)
     chat: list[ChatModel] = [*local_chat_models(settings), *upstream_chat_models(settings)]
     for engine in chat:
         registry.add(engine)

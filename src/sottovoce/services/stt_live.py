@@ -91,6 +91,8 @@ class LiveSession:
             if event.kind is StreamEventKind.PARTIAL:
                 events.append(Partial(event.transcript))
                 continue
+            if event.kind is not StreamEventKind.COMMITTED:
+                continue
             text = event.transcript.reveal().text
             if text and self.decision.retain:
                 self._committed.append(text)

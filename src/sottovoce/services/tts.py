@@ -53,6 +53,9 @@ class SpeechAsk:
     mode: Mode = Mode.SYNC
     settings: Mapping[str, Any] = field(default_factory=dict)
     """Request settings kept with a history item (numbers and enum values, no content)."""
+    keep: bool = True
+    """Keep the speech as a history item of its own when the decision allows it; ``False``
+    for speech that is part of another product's record (a voice agent's replies)."""
 
 
 @dataclass(frozen=True)
@@ -145,7 +148,7 @@ class Speech:
                     continue
                 if not metered:
                     self.ctx.usage.add_input(float(len(text)), "characters")
-                if self.decision.retain:
+                if self._keeping:
                     self._spoken.append(text)
                 request = SynthesisRequest(
                     text=Sensitive(text),
@@ -164,7 +167,7 @@ class Speech:
                     offset += len(pcm) / 2 / chunk.sample_rate
                     yield self._audio(encoder.feed(pcm), alignment, start)
             tail = encoder.finish()
-            if self.decision.retain and self._spoken:
+            if self._keeping and self._spoken:
                 await self._retain(tail)
             finished = True
             yield self._audio(tail, None, offset)
@@ -182,8 +185,12 @@ class Speech:
             self._produced.clear()
             self._spoken.clear()
 
+    @property
+    def _keeping(self) -> bool:
+        return self.decision.retain and self.ask.keep
+
     def _audio(self, data: bytes, alignment: CharTimes | None, start: float) -> Audio:
-        if self.decision.retain:
+        if self._keeping:
             self._produced.append(data)
         return Audio(Sensitive(data), Sensitive(alignment) if alignment else None, round(start, 4))
 

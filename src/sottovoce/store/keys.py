@@ -68,6 +68,20 @@ def authenticate(session: Session, secret: str) -> tuple[ApiKey, Workspace] | No
     return key, Workspace.from_row(ws_row)
 
 
+def by_id(session: Session, key_id: str) -> tuple[ApiKey, Workspace] | None:
+    """A key (not revoked) and its workspace, by the key's id (a signed URL names its key)."""
+    found = session.execute(
+        select(ApiKeyRow, WorkspaceRow)
+        .join(WorkspaceRow, WorkspaceRow.id == ApiKeyRow.workspace_id)
+        .where(ApiKeyRow.id == key_id, ApiKeyRow.revoked_at_ms.is_(None))
+    ).first()
+    if found is None:
+        return None
+    key_row, ws_row = found
+    key = ApiKey(key_row.id, key_row.workspace_id, key_row.is_admin, key_row.prefix)
+    return key, Workspace.from_row(ws_row)
+
+
 def revoke(session: Session, key_id: str) -> None:
     row = session.get(ApiKeyRow, key_id)
     if row is None:

@@ -177,3 +177,60 @@ class VoiceSampleRow(Base):
     # Content: written and read only by store/voices.py.
     file_name: Mapped[bytes] = mapped_column(LargeBinary)
     audio: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class AgentRow(Base):
+    """A voice agent. Its document (name, prompt, first message, tools...) is the customer's
+    content and is sealed like a history item; the privacy settings stay readable, as the
+    sweeper and the retention policy need them."""
+
+    __tablename__ = "agents"
+    __table_args__ = (Index("ix_agents_workspace_id", "workspace_id", "id"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    created_at_ms: Mapped[int] = mapped_column(BigInteger)
+    updated_at_ms: Mapped[int] = mapped_column(BigInteger)
+    zero_retention_mode: Mapped[bool] = mapped_column(Boolean)
+    record_voice: Mapped[bool] = mapped_column(Boolean)
+    retention_days: Mapped[int] = mapped_column(Integer)
+    """-1: no limit."""
+    delete_audio: Mapped[bool] = mapped_column(Boolean)
+    redact_pii: Mapped[bool] = mapped_column(Boolean)
+    # Content: written and read only by store/agents.py.
+    document: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ConversationRow(Base):
+    """A retained conversation's metadata; its transcript and recording are a history item
+    (source ``ConvAI``). A conversation under zero retention has no row at all."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (Index("ix_conversations_workspace_id", "workspace_id", "id"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    agent_id: Mapped[str] = mapped_column(String(40), index=True)
+    history_item_id: Mapped[str] = mapped_column(String(40))
+    started_at_ms: Mapped[int] = mapped_column(BigInteger)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    message_count: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    termination_reason: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    has_audio: Mapped[bool] = mapped_column(Boolean)
+    expires_at_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True, index=True)
+
+
+class SignedUrlRow(Base):
+    """A single-use, short-lived permission to open one agent's conversation socket."""
+
+    __tablename__ = "agent_signed_urls"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """SHA-256 of the signature: the signature itself is only in the URL handed out."""
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    key_id: Mapped[str] = mapped_column(String(40))
+    agent_id: Mapped[str] = mapped_column(String(40))
+    expires_at_ms: Mapped[int] = mapped_column(BigInteger)

@@ -1,4 +1,5 @@
-"""The retention sweeper: expired history, expired backups, rows whose keys are gone.
+"""The retention sweeper: expired history and conversations, expired backups and signed URLs,
+rows whose keys are gone.
 
 It runs inside the server every ``retention.sweep_interval_s``; ``run_once`` takes its time
 from an injectable clock, so tests drive it without sleeping.
@@ -14,7 +15,7 @@ import anyio
 
 from sottovoce.config import Settings
 from sottovoce.privacy.logging import error_fields, log_event
-from sottovoce.store import backups, history, workspaces
+from sottovoce.store import backups, conversations, history, signed_urls, workspaces
 from sottovoce.store.backups import DAY_MS
 from sottovoce.store.db import Store
 from sottovoce.store.ids import now_ms
@@ -29,6 +30,7 @@ class SweepReport:
     history_expired: int
     keyless_purged: int
     backups_pruned: int
+    conversations_expired: int = 0
 
 
 class RetentionSweeper:
@@ -45,14 +47,19 @@ class RetentionSweeper:
                 if ws.history_retention_days is not None:
                     cutoff = now - ws.history_retention_days * DAY_MS
                     expired += history.delete_older_than(session, ws.id, cutoff)
+            # Conversations past their agent's retention_days (and those whose history item
+            # went first, so the keyless purge comes after this).
+            ended = conversations.delete_expired(session, now)
             purged = history.purge_keyless(session)
+            ended += conversations.delete_expired(session, now)
+            signed_urls.delete_expired(session, now)
         pruned = backups.prune(self.settings.resolved_backup_dir, now)
-        if expired or purged:
+        if expired or purged or ended:
             self.store.checkpoint()
         if not self.store.is_sqlite:
             # PostgreSQL keeps dead tuples (ciphertext whose key is gone) until a vacuum.
             self.store.vacuum()
-        return SweepReport(expired, purged, len(pruned))
+        return SweepReport(expired, purged, len(pruned), ended)
 
     async def run_forever(self) -> None:
         while True:
@@ -61,7 +68,9 @@ class RetentionSweeper:
                 log_event(
                     log,
                     "retention.sweep",
-                    count=report.history_expired + report.keyless_purged,
+                    count=report.history_expired
+                    + report.keyless_purged
+                    + report.conversations_expired,
                     input_units=report.backups_pruned,
                 )
             except Exception as exc:  # a failed sweep must not stop the next one

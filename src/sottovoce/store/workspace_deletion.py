@@ -1,9 +1,9 @@
 """Deleting a workspace deletes everything it owns, and destroys its key.
 
-Its API keys, history, voices (and their samples), usage records, settings and audit log go
-from the database at once; its workspace key and item keys go from the key store, so no backup,
-old or new, can be decrypted for it afterwards. If configured, content-free usage totals per
-product are kept for billing.
+Its API keys, history, voices (and their samples), agents, conversations, usage records,
+settings and audit log go from the database at once; its workspace key and item keys (history
+items', voices' and agents') go from the key store, so no backup, old or new, can be decrypted
+for it afterwards. If configured, content-free usage totals per product are kept for billing.
 """
 
 from __future__ import annotations
@@ -16,10 +16,13 @@ from sottovoce.store import usage
 from sottovoce.store.ids import now_ms
 from sottovoce.store.keystore import KeyStore
 from sottovoce.store.schema import (
+    AgentRow,
     ApiKeyRow,
     AuditLogRow,
     BillingTotalRow,
+    ConversationRow,
     HistoryRow,
+    SignedUrlRow,
     UsageRow,
     VoiceRow,
     VoiceSampleRow,
@@ -47,7 +50,18 @@ def delete_workspace(session: Session, workspace_id: str, *, keep_billing_totals
                 )
             )
     # Children first: the same order works with or without the database's cascades.
-    for table in (VoiceSampleRow, VoiceRow, HistoryRow, ApiKeyRow, AuditLogRow, UsageRow):
+    tables = (
+        VoiceSampleRow,
+        VoiceRow,
+        ConversationRow,
+        HistoryRow,
+        AgentRow,
+        SignedUrlRow,
+        ApiKeyRow,
+        AuditLogRow,
+        UsageRow,
+    )
+    for table in tables:
         session.execute(delete(table).where(table.workspace_id == workspace_id))
     session.execute(delete(WorkspaceRow).where(WorkspaceRow.id == workspace_id))
     session.flush()

@@ -1,11 +1,12 @@
 """Audit probes for the ElevenLabs surface: TTS (four routes, two sockets), file STT, the
-realtime STT socket."""
+realtime STT socket, agents' routes and the conversation socket."""
 
 from __future__ import annotations
 
 import base64
 import json
 
+from sottovoce.audit.agent_probes import agent_route_cases, elevenlabs_socket_cases
 from sottovoce.audit.probe import (
     Probe,
     ProbeClient,
@@ -257,4 +258,16 @@ PROBES = (
     ),
     Probe("stt.files", (("POST", "/v1/speech-to-text"),), _stt_files),
     Probe("stt.realtime", (("WS", "/v1/speech-to-text/realtime"),), _stt_realtime),
+    Probe(
+        "agents.elevenlabs",
+        (
+            ("POST", "/v1/convai/agents/create"),
+            ("PATCH", "/v1/convai/agents/{agent_id}"),
+            ("GET", "/v1/convai/agents"),
+        ),
+        agent_route_cases,
+    ),
+    Probe(
+        "agents.elevenlabs_socket", (("WS", "/v1/convai/conversation"),), elevenlabs_socket_cases
+    ),
 )

@@ -1,4 +1,5 @@
-"""The OpenAI surface: speech, transcriptions and chat completions (with stored completions),
+"""The OpenAI surface: speech, transcriptions, chat completions (with stored completions) and
+the Realtime socket,
 as the ``openai`` SDK calls them with ``base_url=".../v1"``.
 
 Keys come as ``Authorization: Bearer``; errors are OpenAI's ``{"error": {...}}`` object with
@@ -8,13 +9,13 @@ Keys come as ``Authorization: Bearer``; errors are OpenAI's ``{"error": {...}}``
 from __future__ import annotations
 
 from sottovoce.api import keys
-from sottovoce.api.openai import chat, probes, speech, transcriptions
+from sottovoce.api.openai import chat, probes, realtime, speech, transcriptions
 from sottovoce.api.openai.errors import error_shape
 from sottovoce.api.surface import Surface
 
 SURFACE = Surface(
     name="openai",
-    routers=(speech.router, transcriptions.router, chat.router),
+    routers=(speech.router, transcriptions.router, chat.router, realtime.router),
     key_sources=(keys.authorization("bearer"),),
     error_shape=error_shape,
     probes=probes.PROBES,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sottovoce.audit.agent_probes import realtime_cases
 from sottovoce.audit.probe import (
     AUDIT_DEAD_UPSTREAM,
     Probe,
@@ -84,4 +85,5 @@ PROBES = (
     Probe("tts.openai", (("POST", "/v1/audio/speech"),), _speech),
     Probe("stt.files", (("POST", "/v1/audio/transcriptions"),), _transcriptions),
     Probe("llm.openai_chat", (("POST", "/v1/chat/completions"),), _chat),
+    Probe("agents.openai_realtime", (("WS", "/v1/realtime"),), realtime_cases),
 )
