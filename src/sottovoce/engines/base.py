@@ -31,6 +31,8 @@ class ModelInfo:
     """Languages it speaks or hears (ISO 639-1); empty: many, checked by the engine itself."""
     speed_range: tuple[float, float] = (1.0, 1.0)
     """Slowest and fastest speaking rate a speech synthesizer accepts (1.0: natural)."""
+    modes: tuple[Mode, ...] = (Mode.SYNC, Mode.STREAMING)
+    """How it can be called: one reply, a stream (a socket), or both."""
 
 
 # Text-to-speech ------------------------------------------------------------------------
@@ -45,6 +47,10 @@ class SynthesisRequest:
     continuation: bool = False
     """The text goes on an utterance whose audio is already playing: the engine need not cut
     a short first piece for latency (fewer, longer pieces synthesize faster)."""
+    mode: Mode = Mode.SYNC
+    """How the client asked (an upstream provider is called the same way)."""
+    zero_retention: bool = False
+    """The request is under zero retention: an upstream provider is sent its own switch."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,8 @@ class TranscriptionRequest:
     """Text that conditions the decoder (spelling of names, style)."""
     temperature: float | None = None
     """A fixed sampling temperature; ``None`` uses the engine's fallback schedule."""
+    zero_retention: bool = False
+    """The request is under zero retention: an upstream provider is sent its own switch."""
 
 
 @dataclass(frozen=True)
@@ -168,6 +176,8 @@ class StreamOptions:
     partial_interval: float = 1.0
     """Seconds of new speech between two partial transcripts; 0 sends none."""
     word_timestamps: bool = False
+    zero_retention: bool = False
+    """The session is under zero retention: an upstream provider is sent its own switch."""
 
 
 class StreamEventKind(StrEnum):
