@@ -62,7 +62,8 @@ class CartesiaSynthesizer(UpstreamSynthesizer):
             async with self.link.calling():
                 body = {**self._body(request), "context_id": context, "continue": False}
                 await ws.send(json.dumps(body))
-                async for message in ws:
+                while True:
+                    message = await self.link.receive(ws)
                     data = json.loads(message)
                     kind = data.get("type") if isinstance(data, dict) else None
                     if kind == "chunk" and data.get("data"):
@@ -73,7 +74,6 @@ class CartesiaSynthesizer(UpstreamSynthesizer):
                         return
                     elif kind == "error" or kind is None:
                         raise self.link.reported()
-            raise self.link.dropped()
         except (ValueError, TypeError):
             raise self.link.malformed() from None
         finally:

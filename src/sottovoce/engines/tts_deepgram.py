@@ -49,7 +49,8 @@ class DeepgramSynthesizer(UpstreamSynthesizer):
             async with self.link.calling():
                 await ws.send(json.dumps({"type": "Speak", "text": request.text.reveal()}))
                 await ws.send(json.dumps({"type": "Flush"}))
-                async for message in ws:
+                while True:
+                    message = await self.link.receive(ws)
                     if isinstance(message, bytes):
                         if (chunk := pcm.chunk(message)) is not None:
                             yield chunk
@@ -60,7 +61,6 @@ class DeepgramSynthesizer(UpstreamSynthesizer):
                         return
                     if kind == "Error":
                         raise self.link.reported()
-            raise self.link.dropped()
         except (ValueError, TypeError, AttributeError):
             raise self.link.malformed() from None
         finally:

@@ -61,7 +61,8 @@ class ElevenLabsSynthesizer(UpstreamSynthesizer):
                 text = request.text.reveal().rstrip() + " "
                 await ws.send(json.dumps({"text": text, "flush": True}))
                 await ws.send(json.dumps({"text": ""}))
-                async for message in ws:
+                while True:
+                    message = await self.link.receive(ws)
                     data = json.loads(message)
                     if not isinstance(data, dict) or "error" in data or "message" in data:
                         raise self.link.reported()
@@ -71,7 +72,6 @@ class ElevenLabsSynthesizer(UpstreamSynthesizer):
                             yield chunk
                     if data.get("isFinal"):
                         return
-            raise self.link.dropped()
         except (ValueError, TypeError):
             raise self.link.malformed() from None
         finally:

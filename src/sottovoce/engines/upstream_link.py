@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 import httpx
 import numpy as np
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import InvalidStatus, WebSocketException
+from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
 from sottovoce.audio.encode import wav_header
 from sottovoce.config import SpeechProvider
@@ -93,6 +93,8 @@ class ProviderLink:
             raise self.timed_out() from None
         except InvalidStatus as exc:
             raise self.refused(exc.response.status_code) from None
+        except (httpx.RemoteProtocolError, ConnectionClosed):
+            raise self.dropped() from None
         except (httpx.HTTPError, WebSocketException, OSError):
             raise self.unreachable() from None
 
@@ -156,6 +158,11 @@ class ProviderLink:
         base = self.provider.streaming_url or _ws(self.provider.base_url)
         params = {k: _text(v) for k, v in (query or {}).items() if v is not None}
         return base.rstrip("/") + path + (f"?{urlencode(params)}" if params else "")
+
+    async def receive(self, ws: ClientConnection) -> str | bytes:
+        """The socket's next message within ``timeout_s`` (typed errors otherwise)."""
+        async with self.calling():
+            return await asyncio.wait_for(ws.recv(), self.timeout_s)
 
     async def connect(
         self, path: str, query: Mapping[str, object] | None = None

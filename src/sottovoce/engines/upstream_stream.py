@@ -21,7 +21,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 
 from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosedError
 
 from sottovoce.engines.base import (
     Segment,
@@ -125,8 +125,10 @@ class SocketStream(ABC):
                     return
         except SottovoceError as exc:
             self._failure = exc
-        except ConnectionClosed:
-            pass
+        except ConnectionClosedError:
+            # No close frame (or an error code): the provider or the network broke the stream,
+            # whether or not its end had been asked for.
+            self._failure = self.link.dropped()
         except (ValueError, KeyError, TypeError, AttributeError, IndexError):
             self._failure = self.link.malformed()
         finally:
@@ -195,7 +197,8 @@ class SocketStream(ABC):
         return StreamEvent(StreamEventKind.COMMITTED, Sensitive(merged(self._drain())))
 
     async def close(self) -> list[StreamEvent]:
-        """End of input: the provider's last committed words (if it was ever opened)."""
+        """End of input: the provider's last committed words (if it was ever opened); raises
+        the provider's error if the stream broke before it was asked to end."""
         if self._ws is None:
             return []
         try:
@@ -203,7 +206,8 @@ class SocketStream(ABC):
                 self._ending = True
                 with contextlib.suppress(SottovoceError):
                     await self._send(self.end_message())
-                    await self._wait(lambda: False, self.link.timeout_s)
+                await self._wait(lambda: False, self.link.timeout_s)
+            self._check()
             return self._drain(partials=False)
         finally:
             await self.abort()

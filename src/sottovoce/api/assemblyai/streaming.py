@@ -94,7 +94,9 @@ class _Socket:
             ],
         }
 
-    async def send(self, events: list[Event]) -> None:
+    async def send(self, events: list[Event], *, forced: bool = False) -> None:
+        """Turns for the events; ``forced``: a ForceEndpoint is answered with an end of turn
+        even when the turn had nothing in it (so the client knows it was done)."""
         for event in events:
             if isinstance(event, Failed):
                 await self.io.fail(
@@ -103,9 +105,9 @@ class _Socket:
                 return
             if isinstance(event, Partial | Committed):
                 transcript = event.transcript.reveal()
-                if not transcript.text:
-                    continue
                 end = isinstance(event, Committed)
+                if not transcript.text and not (end and forced):
+                    continue
                 await self.io.send_json(self._turn(transcript, end=end))
                 self.turn += int(end)
 
@@ -133,7 +135,7 @@ class _Socket:
                 await self.terminate()
                 return
             if kind == "ForceEndpoint":
-                await self.send(await self.session.commit())
+                await self.send(await self.session.commit(), forced=True)
             elif kind == "KeepAlive":
                 await self.session.keep_alive()
             elif kind != "UpdateConfiguration":
