@@ -51,9 +51,6 @@ class ProviderInfo:
     def covers(self, mode: Mode) -> bool:
         return self.declaration(mode).covers_zero_retention
 
-    def covered_modes(self) -> tuple[Mode, ...]:
-        return tuple(mode for mode in Mode if self.covers(mode))
-
 
 LOCAL_PROVIDER = ProviderInfo(
     name="local",
