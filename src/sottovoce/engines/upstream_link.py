@@ -193,9 +193,9 @@ def _text(value: object) -> str:
 
 
 def pcm16(samples: bytes) -> bytes:
-    """16 kHz float32 samples as 16-bit little-endian PCM."""
+    """16 kHz float32 samples as 16-bit little-endian PCM (16-bit input comes back exact)."""
     floats = np.frombuffer(samples, dtype="<f4")
-    return bytes((np.clip(floats, -1.0, 1.0) * 32767).astype("<i2").tobytes())
+    return bytes(np.clip(np.rint(floats * 32768), -32768, 32767).astype("<i2").tobytes())
 
 
 def wav16(samples: bytes) -> bytes:
