@@ -57,12 +57,15 @@ class Setup:
             p("agreed", "openai", stt_models=["whisper-1"], retention_sync=ZDR),
             p("openai", "openai", stt_models=["whisper-1"]),
             p("elevenlabs", "elevenlabs", self.open_account.api_key, tts_models=["eleven_v3"]),
-            p("stopped", "deepgram", base_url=down, stt_models=["nova-3"]),
+            p("stopped", "deepgram", base_url=down, stt_models=["nova-3"], tts_models=["aura-y"]),
             p("down", "deepgram", base_url=down, stt_models=["nova-3"], tts_models=["aura-x"]),
             p("slow", "deepgram", stt_models=["nova-3"], timeout_s=0.05),
             p("leaky", "deepgram", base_url=leaky, stt_models=["nova-3"]),
         ]
-        fallbacks = {"stopped/nova-3": ["openai/whisper-1", "deepgram/nova-3"]}
+        fallbacks = {
+            "stopped/nova-3": ["openai/whisper-1", "deepgram/nova-3"],
+            "stopped/aura-y": ["deepgram/aura-2-thalia-en"],
+        }
         self.front = start_server(
             env={
                 "SOTTOVOCE_SPEECH__PROVIDERS": json.dumps(self.providers),
@@ -221,6 +224,16 @@ def test_a_fallback_serves_a_down_provider_within_the_rule(setup: Setup) -> None
         assert f"provider={served};" in reply.headers["x-sottovoce-retention"]
         text = reply.json()["results"]["channels"][0]["alternatives"][0]["transcript"]
         assert word_edits(words(FOX), words(text)) <= 1
+    spoken = httpx.post(
+        f"{setup.front.url}/v1/speak",
+        params={"model": "stopped/aura-y", "encoding": "linear16", "container": "none"},
+        headers=token(setup.workspace(zdr=True)),
+        json={"text": FOX},
+        timeout=120,
+    )
+    assert spoken.status_code == 200, spoken.text
+    assert "provider=deepgram;" in spoken.headers["x-sottovoce-retention"]
+    assert len(spoken.content) > 24000 * 2  # more than a second of 24 kHz audio
 
 
 # Failures ---------------------------------------------------------------------------------------
