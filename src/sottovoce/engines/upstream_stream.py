@@ -129,7 +129,7 @@ class SocketStream(ABC):
             # No close frame (or an error code): the provider or the network broke the stream,
             # whether or not its end had been asked for.
             self._failure = self.link.dropped()
-        except (ValueError, KeyError, TypeError, AttributeError, IndexError):
+        except Exception:  # a message that cannot be read: the provider's words stay unsaid
             self._failure = self.link.malformed()
         finally:
             if not self._done and self._failure is None and not self._ending:

@@ -196,7 +196,8 @@ class Speech:
                     raise
                 failed, self.engine = self.engine, self._fallbacks.pop(0)
                 routing.move_on(self.ctx, failed, self.engine, self.ask.mode)
-                request = replace(request, voice_id=_voice(self.engine, self.ask.voice_id).voice_id)
+                self.voice = _voice(self.engine, self.ask.voice_id)
+                request = replace(request, voice_id=self.voice.voice_id)
 
     def _audio(self, data: bytes, alignment: CharTimes | None, start: float) -> Audio:
         if self.decision.retain:
