@@ -14,7 +14,7 @@ import anyio
 from fastapi import FastAPI
 
 from sottovoce import __version__
-from sottovoce.api import admin, cartesia, deepgram, elevenlabs, inworld, openai
+from sottovoce.api import admin, assemblyai, cartesia, deepgram, elevenlabs, inworld, openai
 from sottovoce.api.admin.metrics import Metrics
 from sottovoce.api.errors import install_error_handlers
 from sottovoce.api.middleware import RequestLifecycle
@@ -37,6 +37,7 @@ SURFACES: tuple[Surface, ...] = (
     cartesia.SURFACE,
     inworld.SURFACE,
     deepgram.SURFACE,
+    assemblyai.SURFACE,
     admin.SURFACE,
 )
 """The mounted surfaces. Where several declare the same key source, the first one owns it."""

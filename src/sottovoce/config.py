@@ -7,6 +7,7 @@ its own, and nothing here is created at import time.
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 from typing import Literal, Self
@@ -14,7 +15,12 @@ from typing import Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from sottovoce.privacy.providers import LOCAL_PROVIDER, RetentionDeclaration
+from sottovoce.privacy.providers import (
+    LOCAL_PROVIDER,
+    SPEECH_DEFAULTS,
+    Mode,
+    RetentionDeclaration,
+)
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
@@ -171,6 +177,94 @@ class LlmSettings(BaseModel):
         return self
 
 
+SpeechKind = Literal["assemblyai", "deepgram", "groq", "soniox", "elevenlabs", "openai", "cartesia"]
+STT_KINDS: frozenset[str] = frozenset(
+    {"assemblyai", "deepgram", "groq", "soniox", "elevenlabs", "openai"}
+)
+TTS_KINDS: frozenset[str] = frozenset({"elevenlabs", "cartesia", "openai", "deepgram"})
+
+
+class SpeechProvider(BaseModel):
+    """An upstream speech provider: its API, where it is, its key, the models offered, and
+    what it retains per mode. Nothing is ever sent to a provider that is not configured."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: SpeechKind
+    """Which vendor's API it speaks (``groq`` and ``openai``: OpenAI's audio API)."""
+    name: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
+    """Its models are addressed as ``NAME/MODEL``; default: ``kind``. ``local`` is reserved."""
+    base_url: str = Field(pattern=r"^https?://")
+    """Base URL of its REST API, without the version (``https://api.deepgram.com``); for
+    ``openai`` and ``groq`` up to and including ``/v1`` (``https://api.groq.com/openai/v1``)."""
+    streaming_url: str | None = Field(default=None, pattern=r"^wss?://")
+    """Base URL of its sockets when they live elsewhere (AssemblyAI:
+    ``wss://streaming.assemblyai.com``, Soniox: ``wss://stt-rt.soniox.com``); default: the
+    base URL with a ``ws`` scheme."""
+    api_key: SecretStr | None = None
+    """Its key, sent the way its API expects (never logged, never shown)."""
+    stt_models: tuple[str, ...] = ()
+    """Transcription models offered, as the provider spells them."""
+    tts_models: tuple[str, ...] = ()
+    """Speech models offered, as the provider spells them."""
+    retention_sync: RetentionDeclaration | None = None
+    """What it retains of a one-reply request; default: what its vendor declares."""
+    retention_streaming: RetentionDeclaration | None = None
+    """What it retains of a streamed request (a socket); default: what its vendor declares."""
+    default_voice: str | None = None
+    """The voice used when a request asks for the default voice (a vendor's example voice)."""
+    timeout_s: float = Field(default=60.0, gt=0)
+    """Seconds to wait for the provider to connect, answer or send the next message."""
+
+    @property
+    def provider_name(self) -> str:
+        return self.name or self.kind
+
+    def declaration(self, mode: Mode) -> RetentionDeclaration:
+        declared = self.retention_sync if mode is Mode.SYNC else self.retention_streaming
+        return declared or SPEECH_DEFAULTS[self.kind][mode]
+
+    @model_validator(mode="after")
+    def _sound(self) -> Self:
+        if self.provider_name == LOCAL_PROVIDER.name:
+            raise ValueError("the provider name 'local' is reserved for the local engines")
+        if not self.stt_models and not self.tts_models:
+            raise ValueError("a speech provider needs stt_models or tts_models")
+        if self.stt_models and self.kind not in STT_KINDS:
+            raise ValueError(f"{self.kind} is not configured for transcription here")
+        if self.tts_models and self.kind not in TTS_KINDS:
+            raise ValueError(f"{self.kind} is not configured for speech synthesis here")
+        return self
+
+
+class SpeechSettings(BaseModel):
+    providers: tuple[SpeechProvider, ...] = ()
+    """Upstream speech providers (STT and TTS) requests may be routed to."""
+    providers_file: Path | None = None
+    """A JSON file with more providers (a list of the same objects), read at start-up."""
+    fallback_models: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    """``{model id: [model ids]}``: where a request goes when its model's provider fails or
+    times out before any result (each obeys the same retention rule)."""
+    async_transcript_ttl_s: float = Field(default=300.0, gt=0, le=86_400)
+    """How long an async transcript (AssemblyAI's ``/v2/transcript``) waits in memory to be
+    fetched; under zero retention it is also dropped once fetched. Lost on restart."""
+    max_async_transcripts: int = Field(default=20, ge=1, le=10_000)
+    """Async transcripts and uploads one workspace may hold in memory at once."""
+
+    def all_providers(self) -> tuple[SpeechProvider, ...]:
+        """The configured providers and those of the providers file (names unique)."""
+        providers = list(self.providers)
+        if self.providers_file is not None:
+            raw = json.loads(self.providers_file.read_text(encoding="utf-8"))
+            if not isinstance(raw, list):
+                raise ValueError("speech.providers_file must hold a JSON list of providers")
+            providers += [SpeechProvider.model_validate(p) for p in raw]
+        names = [p.provider_name for p in providers]
+        if len(names) != len(set(names)):
+            raise ValueError("speech provider names must be unique")
+        return tuple(providers)
+
+
 class RetentionSettings(BaseModel):
     backup_days: int = Field(default=30, ge=1)
     """Backups older than this are deleted (by ``backup prune`` and the server's sweeper)."""
@@ -217,6 +311,7 @@ class Settings(BaseSettings):
     llm: LlmSettings = LlmSettings()
     voices: VoiceSettings = VoiceSettings()
     agents: AgentSettings = AgentSettings()
+    speech: SpeechSettings = SpeechSettings()
 
     @property
     def resolved_database_url(self) -> str:

@@ -14,7 +14,7 @@ from fastapi.routing import iter_route_contexts
 
 from sottovoce.app import FRAMEWORK_ROUTES, SURFACES, create_app
 from sottovoce.audit.flaky_upstream import FlakyUpstream
-from sottovoce.audit.probe import AUDIT_DEAD_UPSTREAM
+from sottovoce.audit.probe import AUDIT_DEAD_UPSTREAM, AUDIT_UPSTREAM, UPSTREAM_STT, UPSTREAM_TTS
 from sottovoce.config import Settings
 from tests.harness import RunningServer, free_port
 
@@ -45,7 +45,9 @@ def test_probes_name_only_real_routes(tmp_path: Path) -> None:
     assert stale == set()
 
 
-def run_audit(server: RunningServer, *only: str) -> tuple[int, dict]:  # type: ignore[type-arg]
+def run_audit(
+    server: RunningServer, *only: str, also: list[RunningServer] | None = None
+) -> tuple[int, dict]:  # type: ignore[type-arg]
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOTTOVOCE_")}
     env.update({k: v for k, v in server.env.items() if k.startswith("SOTTOVOCE_")})
     result = subprocess.run(
@@ -65,6 +67,12 @@ def run_audit(server: RunningServer, *only: str) -> tuple[int, dict]:  # type: i
             "--json",
             "-",
             *(arg for place in server.extra_places for arg in ("--search-dir", str(place))),
+            *(
+                arg
+                for other in also or []
+                for place in (other.data_dir, other.log_dir)
+                for arg in ("--search-dir", str(place))
+            ),
             *(arg for name in only for arg in ("--only", name)),
         ],
         env=env,
@@ -84,9 +92,16 @@ def flaky() -> Iterator[FlakyUpstream]:
 
 
 @pytest.fixture(scope="module")
-def server(start_server, flaky: FlakyUpstream) -> RunningServer:  # type: ignore[no-untyped-def]
-    """A clean server with an upstream provider that cannot be reached (the 502 path) and one
-    that breaks off mid-reply."""
+def upstream(shared_sqlite_server: RunningServer) -> RunningServer:
+    """The speech provider the audit's upstream paths go through: the shared server."""
+    return shared_sqlite_server
+
+
+@pytest.fixture(scope="module")
+def server(start_server, flaky: FlakyUpstream, upstream: RunningServer) -> RunningServer:  # type: ignore[no-untyped-def]
+    """A clean server with upstream providers that cannot be reached (the 502 paths), a chat
+    provider that breaks off mid-reply, and the audit's upstream speech provider (a second
+    sottovoce, with a zero-retention account)."""
     dead = {
         "name": AUDIT_DEAD_UPSTREAM,
         "base_url": f"http://127.0.0.1:{free_port()}/v1",
@@ -95,17 +110,30 @@ def server(start_server, flaky: FlakyUpstream) -> RunningServer:  # type: ignore
         "retention_streaming": "none",
         "timeout_s": 5,
     }
+    models = {"kind": "deepgram", "stt_models": [UPSTREAM_STT], "tts_models": [UPSTREAM_TTS]}
+    speech = [
+        {
+            **models,
+            "name": AUDIT_UPSTREAM,
+            "base_url": upstream.url,
+            "api_key": upstream.create_workspace("audit-provider", zdr=True).api_key,
+            "retention_sync": "zdr-by-agreement",
+            "retention_streaming": "zdr-by-agreement",
+        },
+        {**models, "name": AUDIT_DEAD_UPSTREAM, "base_url": f"http://127.0.0.1:{free_port()}"},
+    ]
     # A matching budget of one candidate: the voice-cloning probe's job takes seconds.
     env = {
         "SOTTOVOCE_LLM__UPSTREAM": json.dumps([dead, flaky.provider()]),
+        "SOTTOVOCE_SPEECH__PROVIDERS": json.dumps(speech),
         "SOTTOVOCE_VOICES__MATCH_EVALUATIONS": "1",
     }
     srv: RunningServer = start_server(env=env)
     return srv
 
 
-def test_the_audit_passes_on_a_clean_server(server: RunningServer) -> None:
-    code, report = run_audit(server)
+def test_the_audit_passes_on_a_clean_server(server: RunningServer, upstream: RunningServer) -> None:
+    code, report = run_audit(server, also=[upstream])
     assert report["problems"] == []
     assert code == 0
     assert report["control_found"] > 0
@@ -116,6 +144,9 @@ def test_the_audit_passes_on_a_clean_server(server: RunningServer) -> None:
     assert paths[("llm.openai_chat", "upstream_error")]["status"] == 502
     assert paths[("agents.elevenlabs_socket", "upstream_mid_reply")]["status"] == 101
     assert paths[("agents.openai_realtime", "upstream_mid_reply")]["status"] == 101
+    for probe in ("stt.deepgram", "tts.deepgram"):
+        assert paths[(probe, "upstream")]["status"] == 200
+        assert paths[(probe, "upstream_error")]["status"] == 502
     assert paths[("stt.files", "openai.corrupt_audio")]["status"] == 422
     for style in ("separate", "combined"):
         assert paths[("stt.files", f"elevenlabs.multi_channel_{style}")]["status"] == 200
@@ -134,6 +165,7 @@ def test_the_audit_passes_on_a_clean_server(server: RunningServer) -> None:
     assert control[("voices", "add")]["status"] == 200
     assert control[("voices", "add")]["found_in_history"] is True
     assert control[("dialogue", "success")]["found_in_history"] is True
+    assert control[("stt.deepgram", "upstream")]["found_in_history"] is True
     # Every probe, success and failure paths, at DEBUG: not one temp file.
     assert list(server.tmp_dir.rglob("*")) == []
 

@@ -24,7 +24,15 @@ from sottovoce.privacy.policy import (
     check_zdr_setting,
     decide,
 )
-from sottovoce.privacy.providers import LOCAL_PROVIDER, Mode, ProviderInfo, RetentionDeclaration
+from sottovoce.privacy.providers import (
+    LOCAL_PROVIDER,
+    SPEECH_DEFAULTS,
+    Mode,
+    ProviderInfo,
+    RetentionDeclaration,
+)
+
+_RETAINS = RetentionDeclaration.RETAINS
 
 STREAM_ONLY = ProviderInfo(
     "stream-only",
@@ -240,3 +248,56 @@ def test_save_refusal_is_a_403_with_its_own_code() -> None:
     assert (info.value.status, info.value.code) == (403, "save_refused_under_zdr")
     decision = decide(OPEN, RequestFlags(save=True), Product.TTS)
     assert (decision.retain, decision.reason) == (True, Reason.REQUEST_OPT_IN)
+
+
+# Speech providers: every vendor's default declarations, and an operator's agreement ----------
+
+SPEECH_PROVIDERS = [
+    *(ProviderInfo(kind, declared) for kind, declared in SPEECH_DEFAULTS.items()),
+    ProviderInfo(
+        "openai-agreed",
+        {Mode.SYNC: RetentionDeclaration.ZDR_BY_AGREEMENT, Mode.STREAMING: _RETAINS},
+    ),
+]
+
+
+@pytest.mark.parametrize("product", [Product.STT, Product.TTS])
+def test_the_speech_routing_matrix(product: Product) -> None:
+    """Provider x mode x workspace ZDR x request flag x agent ZRM x admin allowance: a
+    zero-retention request reaches a provider only where its declaration covers the mode, or
+    where the admin allowed uncovered providers, and then the decision says so."""
+    for provider, mode, zdr, flag, agent, allow in itertools.product(
+        SPEECH_PROVIDERS, list(Mode), *[[False, True]] * 4
+    ):
+        workspace = WorkspaceRetention(
+            zdr_enabled=zdr, plan=Plan.ENTERPRISE, allow_uncovered_providers=allow
+        )
+        flags = RequestFlags(enable_logging=False if flag else None, agent_zero_retention=agent)
+        route = Route(provider, mode)
+        zero = zdr or flag or agent
+        covered = provider.declaration(mode) is not RetentionDeclaration.RETAINS
+        if zero and not covered and not allow:
+            with pytest.raises(ProviderNotCovered):
+                decide(workspace, flags, product, route)
+            continue
+        decision = decide(workspace, flags, product, route)
+        assert decision.zero_retention is zero
+        assert decision.provider_uncovered is (zero and not covered)
+        assert decision.retain is (not zero)
+
+
+def test_the_vendors_default_declarations() -> None:
+    """As the seeds and the vendors' pages say (the operator may declare otherwise)."""
+    covered = {
+        kind: tuple(m.value for m in Mode if d[m] != _RETAINS)
+        for kind, d in SPEECH_DEFAULTS.items()
+    }
+    assert covered == {
+        "assemblyai": ("streaming",),
+        "deepgram": ("sync", "streaming"),
+        "groq": ("sync", "streaming"),
+        "soniox": ("streaming",),
+        "elevenlabs": ("sync", "streaming"),
+        "openai": (),
+        "cartesia": (),
+    }

@@ -52,6 +52,23 @@ def _is_json(scope: Scope) -> bool:
     return False
 
 
+RETENTION_HEADER = b"x-sottovoce-retention"
+"""Who saw the content and what they declare for its mode: ``none; provider=local;
+mode=sync``, ``zdr-by-agreement; provider=deepgram; mode=streaming``..."""
+UNCOVERED_HEADER = b"x-sottovoce-retention-covered"
+"""``false`` when a zero-retention request went to a provider that does not declare zero
+retention for its mode (the workspace admin allowed uncovered providers)."""
+
+
+def _retention(meter: UsageMeter) -> list[tuple[bytes, bytes]]:
+    headers: list[tuple[bytes, bytes]] = []
+    if meter.route is not None:
+        headers.append((RETENTION_HEADER, meter.route.encode()))
+    if meter.provider_uncovered:
+        headers.append((UNCOVERED_HEADER, b"false"))
+    return headers
+
+
 class RequestLifecycle:
     def __init__(
         self, app: ASGIApp, services: Services, surfaces: Mounted, metrics: Metrics
@@ -60,6 +77,7 @@ class RequestLifecycle:
         self.services = services
         self.surfaces = surfaces
         self.metrics = metrics
+        self.audio_json_paths = surfaces.audio_json_paths()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -72,7 +90,8 @@ class RequestLifecycle:
         started = time.perf_counter()
         state: dict[str, Any] = {"status": None, "complete": False, "disconnected": False}
         limits = self.services.settings.limits
-        limit = limits.max_json_bytes if _is_json(scope) else limits.max_body_bytes
+        json_limited = _is_json(scope) and scope.get("path") not in self.audio_json_paths
+        limit = limits.max_json_bytes if json_limited else limits.max_body_bytes
         received = 0
         header = (b"request-id", request_id.encode())
 
@@ -99,7 +118,7 @@ class RequestLifecycle:
             kind = message["type"]
             if kind == "http.response.start":
                 state["status"] = message["status"]
-                message["headers"] = [*message.get("headers", []), header]
+                message["headers"] = [*message.get("headers", []), header, *_retention(meter)]
             elif kind == "http.response.body" and not message.get("more_body", False):
                 state["complete"] = True
             elif kind == "websocket.accept":

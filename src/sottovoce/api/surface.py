@@ -51,6 +51,9 @@ class Surface:
     """Routes that take no request content (listings, settings): no probe needed."""
     models_shape: ModelsShape | None = None
     """This surface's shape of the shared ``GET /v1/models``, for callers using its key source."""
+    audio_json_paths: frozenset[str] = frozenset()
+    """Paths whose JSON bodies carry audio (base64): limited as uploads are
+    (``limits.max_body_bytes``), not as JSON (``limits.max_json_bytes``)."""
 
 
 @dataclass
@@ -84,6 +87,9 @@ class Mounted:
 
     def probes(self) -> list[Probe]:
         return [p for s in self.surfaces for p in s.probes]
+
+    def audio_json_paths(self) -> frozenset[str]:
+        return frozenset(p for s in self.surfaces for p in s.audio_json_paths)
 
     def content_free_routes(self) -> frozenset[RouteKey]:
         return frozenset(r for s in self.surfaces for r in s.content_free_routes)

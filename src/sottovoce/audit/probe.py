@@ -27,7 +27,13 @@ RouteKey = tuple[str, str]
 """(method, path template); method ``WS`` for WebSockets."""
 
 AUDIT_DEAD_UPSTREAM = "audit-unreachable"
-"""An upstream provider the audit adds to a server it starts: a closed port, so it fails."""
+"""An upstream provider the audit adds to a server it starts: a closed port, so it fails (a
+chat provider, and a speech provider with the models below)."""
+AUDIT_UPSTREAM = "audit-upstream"
+"""The speech provider a second sottovoce plays for the audit (Deepgram's API): the upstream
+paths' probes go through it."""
+UPSTREAM_STT = "nova-3"
+UPSTREAM_TTS = "aura-2-thalia-en"
 
 
 @dataclass
@@ -52,6 +58,9 @@ class ProbeClient:
     base_url: str
     api_key: str
     run_name: str
+    upstream: bool = False
+    """The server has the audit's speech providers (``AUDIT_UPSTREAM``, a second sottovoce,
+    and the dead one): the probes also send their markers through them."""
     cases: list[Case] = field(default_factory=list)
     http: httpx.Client = field(init=False)
 

@@ -68,7 +68,7 @@ def scratch_workspace(store: Store, zdr: bool) -> Iterator[tuple[str, str]]:
 def run_probes(
     target: Target, api_key: str, run_name: str, probes: list[Probe], tick: Callable[[str], None]
 ) -> list[Case]:
-    client = ProbeClient(target.url, api_key, run_name)
+    client = ProbeClient(target.url, api_key, run_name, upstream=target.upstream)
     try:
         for probe in probes:
             tick(f"{run_name}: {probe.name}")

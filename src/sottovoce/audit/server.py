@@ -2,10 +2,15 @@
 
 A server the audit starts gets a private TMPDIR and a private HOME (both must still be empty
 when the audit ends: nothing may spill into temp files or a home directory's caches), captured
-stdout and stderr, one extra upstream chat provider on a closed port, for the upstream-error
-path, and one that breaks off mid-reply (:mod:`sottovoce.audit.flaky_upstream`). A running
-server is searched where the operator says it keeps its files, plus the files
-of its home directory's caches written while the audit ran.
+stdout and stderr, one extra upstream chat provider and one speech provider on a closed port,
+for the upstream-error paths, an upstream chat provider that breaks off mid-reply
+(:mod:`sottovoce.audit.flaky_upstream`), and a second sottovoce as an upstream speech provider
+(:data:`~sottovoce.audit.probe.AUDIT_UPSTREAM`, Deepgram's API, a zero-retention account there,
+declared ``zdr-by-agreement``), for the upstream paths. That second server is searched like the
+first (its data directory, its output, its own TMPDIR and HOME), and stopped with it. A running
+server is searched where the operator says it keeps its files, plus the files of its home
+directory's caches written while the audit ran; it has the upstream paths when the operator
+configured a speech provider named ``audit-upstream`` (and searches that provider's places).
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from pathlib import Path
 import httpx
 
 from sottovoce.audit.flaky_upstream import FlakyUpstream
-from sottovoce.audit.probe import AUDIT_DEAD_UPSTREAM
+from sottovoce.audit.probe import AUDIT_DEAD_UPSTREAM, AUDIT_UPSTREAM, UPSTREAM_STT, UPSTREAM_TTS
 from sottovoce.audit.search import Places
 from sottovoce.config import Settings
 from sottovoce.store.db import Store
@@ -44,6 +49,8 @@ class Target:
     stop: Callable[[], None] = lambda: None
     private_dirs: tuple[Path, ...] = ()
     """The server's own TMPDIR and HOME, when the audit started it: they must stay empty."""
+    upstream: bool = False
+    """The server has the audit's upstream speech providers (the upstream paths are probed)."""
 
 
 def _free_port() -> int:
@@ -81,13 +88,7 @@ def _upstreams_with_a_dead_one(settings: Settings, flaky: FlakyUpstream) -> str:
 
     They declare zero retention so that ZDR requests are routed to them (and fail there).
     """
-    providers = [
-        {
-            **p.model_dump(mode="json", exclude={"api_key"}),
-            **({"api_key": p.api_key.get_secret_value()} if p.api_key else {}),
-        }
-        for p in settings.llm.upstream
-    ]
+    providers = [_with_key(p.model_dump(mode="json"), p.api_key) for p in settings.llm.upstream]
     providers.append(
         {
             "name": AUDIT_DEAD_UPSTREAM,
@@ -102,25 +103,63 @@ def _upstreams_with_a_dead_one(settings: Settings, flaky: FlakyUpstream) -> str:
     return json.dumps(providers)
 
 
-def start_own_server(settings: Settings, extra: list[Path], startup_s: float = 180) -> Target:
-    """Start ``sottovoce serve`` with the current settings, a private TMPDIR and HOME, and
-    captured output."""
-    tmp_dir = Path(tempfile.mkdtemp(prefix="sottovoce-audit-tmp-"))
-    home_dir = Path(tempfile.mkdtemp(prefix="sottovoce-audit-home-"))
+def _with_key(dumped: dict[str, object], key: object) -> dict[str, object]:
+    secret = getattr(key, "get_secret_value", None)
+    return {**dumped, "api_key": secret() if callable(secret) else None}
+
+
+def _speech_providers(settings: Settings, upstream_url: str, upstream_key: str) -> str:
+    """The configured speech providers, the audit's upstream sottovoce, and a dead one."""
+    providers = [_with_key(p.model_dump(mode="json"), p.api_key) for p in settings.speech.providers]
+    audit = {"kind": "deepgram", "stt_models": [UPSTREAM_STT], "tts_models": [UPSTREAM_TTS]}
+    providers += [
+        {
+            **audit,
+            "name": AUDIT_UPSTREAM,
+            "base_url": upstream_url,
+            "api_key": upstream_key,
+            # The account there is a zero-retention one: the agreement is real.
+            "retention_sync": "zdr-by-agreement",
+            "retention_streaming": "zdr-by-agreement",
+        },
+        {
+            **audit,
+            "name": AUDIT_DEAD_UPSTREAM,
+            "base_url": f"http://127.0.0.1:{_free_port()}",
+            "timeout_s": 5,
+        },
+    ]
+    return json.dumps(providers)
+
+
+@dataclass
+class _Process:
+    url: str
+    stop: Callable[[], None]
+    stdout: bytearray
+    stderr: bytearray
+    private: tuple[Path, ...]
+
+
+def _start(env: dict[str, str], startup_s: float, name: str, *, inherit: bool) -> _Process:
+    """``sottovoce serve`` with a private TMPDIR and HOME and captured output; ``inherit``: with
+    this process's ``SOTTOVOCE_`` settings (else only those of ``env``)."""
+    tmp_dir = Path(tempfile.mkdtemp(prefix=f"sottovoce-{name}-tmp-"))
+    home_dir = Path(tempfile.mkdtemp(prefix=f"sottovoce-{name}-home-"))
     port = _free_port()
-    flaky = FlakyUpstream()
-    env = {
-        **{k: v for k, v in os.environ.items() if k != "XDG_CACHE_HOME"},
+    base = dict(os.environ) if inherit else _clean_env({})
+    full = {
+        **{k: v for k, v in base.items() if k != "XDG_CACHE_HOME"},
         "TMPDIR": str(tmp_dir),
         "HOME": str(home_dir),
         "PYTHONUNBUFFERED": "1",
-        "SOTTOVOCE_LLM__UPSTREAM": _upstreams_with_a_dead_one(settings, flaky),
+        **env,
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "sottovoce", "serve", "--host", "127.0.0.1", "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env=env,
+        env=full,
         start_new_session=True,
     )
     stdout, stderr = bytearray(), bytearray()
@@ -142,7 +181,6 @@ def start_own_server(settings: Settings, extra: list[Path], startup_s: float = 1
                 process.wait()
         for reader in readers:
             reader.join(timeout=5)
-        flaky.close()
         # Checked by the audit before this; whatever a faulty server left there goes too.
         shutil.rmtree(tmp_dir, ignore_errors=True)
         shutil.rmtree(home_dir, ignore_errors=True)
@@ -152,15 +190,86 @@ def start_own_server(settings: Settings, extra: list[Path], startup_s: float = 1
     except RuntimeError:
         stop()
         raise
+    return _Process(url, stop, stdout, stderr, (tmp_dir, home_dir))
+
+
+def _clean_env(settings: dict[str, str]) -> dict[str, str]:
+    """This process's environment without its ``SOTTOVOCE_`` settings, plus ``settings``."""
+    kept = {k: v for k, v in os.environ.items() if not k.startswith("SOTTOVOCE_")}
+    return {**kept, **settings}
+
+
+def _upstream_account(settings: dict[str, str]) -> str:
+    """A zero-retention workspace on the upstream server (made by its own CLI, with its own
+    settings), and its key."""
+    made = subprocess.run(
+        [sys.executable, "-m", "sottovoce", "workspace", "create", "audit-provider", "--zdr"],
+        env=_clean_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if made.returncode != 0:
+        raise RuntimeError("the upstream server's account could not be created")
+    key: str = json.loads(made.stdout)["api_key"]
+    return key
+
+
+def start_own_server(settings: Settings, extra: list[Path], startup_s: float = 180) -> Target:
+    """Start ``sottovoce serve`` with the current settings, a private TMPDIR and HOME, captured
+    output, and a second sottovoce as its upstream speech provider."""
+    upstream_dir = Path(tempfile.mkdtemp(prefix="sottovoce-audit-upstream-"))
+    upstream_settings = {
+        "SOTTOVOCE_DATA_DIR": str(upstream_dir),
+        "SOTTOVOCE_ENGINES__PRELOAD": "false",
+        "SOTTOVOCE_LOG_LEVEL": "DEBUG",
+    }
+    upstream = _start(upstream_settings, startup_s, "audit-upstream", inherit=False)
+    flaky = FlakyUpstream()
+    try:
+        key = _upstream_account(upstream_settings)
+        front = _start(
+            {
+                "SOTTOVOCE_LLM__UPSTREAM": _upstreams_with_a_dead_one(settings, flaky),
+                "SOTTOVOCE_SPEECH__PROVIDERS": _speech_providers(settings, upstream.url, key),
+            },
+            startup_s,
+            "audit",
+            inherit=True,
+        )
+    except (RuntimeError, OSError):
+        upstream.stop()
+        flaky.close()
+        shutil.rmtree(upstream_dir, ignore_errors=True)
+        raise
+
+    def stop() -> None:
+        front.stop()
+        upstream.stop()
+        flaky.close()
+        shutil.rmtree(upstream_dir, ignore_errors=True)
+
     store = Store.from_settings(settings)
     places = Places(
-        directories=[*_places_for(settings, extra), tmp_dir, home_dir],
+        directories=[
+            *_places_for(settings, extra),
+            *front.private,
+            upstream_dir,
+            *upstream.private,
+        ],
         files=[p for p in (settings.log_file,) if p is not None],
         store=store,
     )
     # The captured streams are read live: the dict holds the growing buffers themselves.
-    places.streams = {"server stdout": stdout, "server stderr": stderr}
-    return Target(url, store, places, stop, private_dirs=(tmp_dir, home_dir))
+    places.streams = {
+        "server stdout": front.stdout,
+        "server stderr": front.stderr,
+        "upstream stdout": upstream.stdout,
+        "upstream stderr": upstream.stderr,
+    }
+    private = (*front.private, *upstream.private)
+    return Target(front.url, store, places, stop, private_dirs=private, upstream=True)
 
 
 def attach(
@@ -183,4 +292,5 @@ def attach(
         recent=[home / ".cache"],
         since=time.time(),
     )
-    return Target(url=url, store=store, places=places)
+    upstream = any(p.provider_name == AUDIT_UPSTREAM for p in settings.speech.all_providers())
+    return Target(url=url, store=store, places=places, upstream=upstream)

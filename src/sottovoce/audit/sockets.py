@@ -56,7 +56,7 @@ def _url(client: ProbeClient, dialect: SocketDialect, voice: str) -> str:
     return f"{client.ws_url}{path}" + (f"?{query}" if query else "")
 
 
-def _drop(ws: Any) -> None:
+def drop(ws: Any) -> None:
     """Hang up without a close frame, as a crashed client or a lost network would."""
     with contextlib.suppress(OSError):
         ws.socket.shutdown(socket.SHUT_RDWR)
@@ -107,7 +107,7 @@ class _Probe:
         return _drain(self.ws, until, timeout)
 
     def drop(self) -> None:
-        _drop(self.ws)
+        drop(self.ws)
 
 
 def socket_cases(client: ProbeClient, probe: str, dialect: SocketDialect) -> None:

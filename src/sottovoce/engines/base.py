@@ -31,6 +31,8 @@ class ModelInfo:
     """Languages it speaks or hears (ISO 639-1); empty: many, checked by the engine itself."""
     speed_range: tuple[float, float] = (1.0, 1.0)
     """Slowest and fastest speaking rate a speech synthesizer accepts (1.0: natural)."""
+    modes: tuple[Mode, ...] = (Mode.SYNC, Mode.STREAMING)
+    """How it can be called: one reply, a stream (a socket), or both."""
 
 
 # Text-to-speech ------------------------------------------------------------------------
@@ -49,6 +51,10 @@ class SynthesisRequest:
     style: Sensitive[bytes] | None = None
     """A voice made for a workspace (designed or matched): a Kokoro style pack, float32
     ``[510, 256]``. Derived from the workspace's own samples or description, so sensitive."""
+    mode: Mode = Mode.SYNC
+    """How the client asked (an upstream provider is called the same way)."""
+    zero_retention: bool = False
+    """The request is under zero retention: an upstream provider is sent its own switch."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,8 @@ class TranscriptionRequest:
     """Text that conditions the decoder (spelling of names, style)."""
     temperature: float | None = None
     """A fixed sampling temperature; ``None`` uses the engine's fallback schedule."""
+    zero_retention: bool = False
+    """The request is under zero retention: an upstream provider is sent its own switch."""
 
 
 @dataclass(frozen=True)
@@ -176,6 +184,8 @@ class StreamOptions:
     """Also report where speech starts and stops (``SPEECH_STARTED``/``SPEECH_STOPPED``)."""
     beam_size: int | None = None
     """Beam width of a commit's decode; ``None``: the engine's file-transcription setting."""
+    zero_retention: bool = False
+    """The session is under zero retention: an upstream provider is sent its own switch."""
 
 
 class StreamEventKind(StrEnum):

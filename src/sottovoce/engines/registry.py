@@ -19,6 +19,7 @@ from sottovoce.engines.llama import local_chat_models
 from sottovoce.engines.piper import PiperSynthesizer
 from sottovoce.engines.speaker import SpeakerEncoder
 from sottovoce.engines.upstream import upstream_chat_models
+from sottovoce.engines.upstream_speech import upstream_speech_engines
 from sottovoce.engines.whisper import local_transcribers
 from sottovoce.errors import UnknownModel
 
@@ -88,4 +89,6 @@ def build_registry(settings: Settings) -> EngineRegistry:
     chat: list[ChatModel] = [*local_chat_models(settings), *upstream_chat_models(settings)]
     for engine in chat:
         registry.add(engine)
+    for speech in upstream_speech_engines(settings):
+        registry.add(speech)
     return registry

@@ -58,3 +58,29 @@ LOCAL_PROVIDER = ProviderInfo(
     local=True,
 )
 """The engines running in this process: nothing leaves it, nothing is kept."""
+
+
+_NONE = RetentionDeclaration.NONE
+_RETAINS = RetentionDeclaration.RETAINS
+
+SPEECH_DEFAULTS: Mapping[str, Mapping[Mode, RetentionDeclaration]] = {
+    # AssemblyAI's zero retention covers its streaming API only; an async transcript is kept
+    # until it is deleted (sottovoce deletes it once read, but that is not a promise).
+    "assemblyai": {Mode.SYNC: _RETAINS, Mode.STREAMING: _NONE},
+    # Deepgram keeps no audio by default; sottovoce always sends mip_opt_out=true.
+    "deepgram": {Mode.SYNC: _NONE, Mode.STREAMING: _NONE},
+    # Groq retains nothing by default.
+    "groq": {Mode.SYNC: _NONE, Mode.STREAMING: _NONE},
+    # Soniox processes real-time audio in memory.
+    "soniox": {Mode.SYNC: _RETAINS, Mode.STREAMING: _NONE},
+    # ElevenLabs retains nothing with enable_logging=false, which sottovoce adds itself to
+    # every zero-retention request (an account without zero retention mode is refused there).
+    "elevenlabs": {Mode.SYNC: _NONE, Mode.STREAMING: _NONE},
+    # OpenAI's audio APIs keep abuse-monitoring logs unless the organisation holds a zero
+    # retention agreement: the operator declares zdr-by-agreement then.
+    "openai": {Mode.SYNC: _RETAINS, Mode.STREAMING: _RETAINS},
+    # Cartesia's zero retention is switched on for a whole organisation by contract.
+    "cartesia": {Mode.SYNC: _RETAINS, Mode.STREAMING: _RETAINS},
+}
+"""What each speech vendor's API retains per mode when the operator declares nothing (from the
+vendors' retention pages and Inworld's router table). An operator may override any of them."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import anyio
@@ -26,12 +26,13 @@ from sqlalchemy.orm import Session
 
 from sottovoce.config import Settings
 from sottovoce.engines.registry import EngineRegistry
-from sottovoce.errors import RetentionViolation
+from sottovoce.errors import RetentionRefused, RetentionViolation
 from sottovoce.privacy import policy
 from sottovoce.privacy.eligibility import Product
 from sottovoce.privacy.logging import error_fields, log_event
 from sottovoce.privacy.policy import RequestFlags, RetentionDecision, Route
 from sottovoce.services.meter import UsageMeter
+from sottovoce.services.stt_jobs import TranscriptJobs
 from sottovoce.store import history, keys, usage
 from sottovoce.store.db import Store
 from sottovoce.store.history import HistoryContent, NewHistoryItem
@@ -50,6 +51,8 @@ class Services:
     settings: Settings
     store: Store
     engines: EngineRegistry
+    jobs: TranscriptJobs = field(default_factory=TranscriptJobs)
+    """Async transcripts and their uploads, held in memory only."""
 
     async def in_session(self, fn: Callable[[Session], T]) -> T:
         """Run ``fn(session)`` in a database transaction, off the event loop."""
@@ -133,6 +136,7 @@ class RequestContext:
         self.usage = usage
         self.request_id = usage.request_id
         self._decision: RetentionDecision | None = None
+        self._flags: RequestFlags | None = None
         self._finished = False
 
     def child(self, *, inherit_decision: bool) -> RequestContext:
@@ -155,6 +159,7 @@ class RequestContext:
         if inherit_decision:
             child._decision = self.decision
             meter.record_decision(child._decision)
+            meter.route, meter.provider_uncovered = self.usage.route, self.usage.provider_uncovered
         return child
 
     async def finish(self) -> None:
@@ -188,8 +193,32 @@ class RequestContext:
         if self._decision is not None:
             raise AlreadyDecided()
         decision = policy.decide(self.workspace.retention, flags, self.product, route)
+        self._decision, self._flags = decision, flags
+        self.usage.record_decision(decision, route)
+        return decision
+
+    def allows(self, flags: RequestFlags, route: Route) -> bool:
+        """Whether the policy would serve this request by ``route`` (decides nothing)."""
+        try:
+            policy.decide(self.workspace.retention, flags, self.product, route)
+        except RetentionRefused:
+            return False
+        return True
+
+    def reroute(self, route: Route) -> RetentionDecision:
+        """The request moves to another provider (a fallback): the same flags, decided for the
+        new route. What is retained cannot change with the route; only whether the provider
+        covers the mode can (and the policy refuses the route if it must)."""
+        if self._decision is None or self._flags is None:
+            raise RetentionViolation("A request was rerouted before it was decided.")
+        decision = policy.decide(self.workspace.retention, self._flags, self.product, route)
+        if (decision.retain, decision.zero_retention) != (
+            self._decision.retain,
+            self._decision.zero_retention,
+        ):
+            raise RetentionViolation("A fallback would change what the request retains.")
         self._decision = decision
-        self.usage.record_decision(decision)
+        self.usage.record_decision(decision, route)
         return decision
 
     @property

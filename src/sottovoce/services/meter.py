@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sottovoce.privacy.eligibility import Product
-from sottovoce.privacy.policy import RetentionDecision
+from sottovoce.privacy.policy import RetentionDecision, Route
 
 
 @dataclass
@@ -36,10 +36,20 @@ class UsageMeter:
     """The request deleted its own workspace: nothing of it may be written afterwards."""
     cancelled: bool = False
     """Set by a handler that saw its client go away (streams, WebSockets)."""
+    route: str | None = None
+    """Who saw the content and what they declare for the mode (``x-sottovoce-retention``):
+    ``DECLARATION; provider=NAME; mode=MODE``. Not stored: the model id says as much."""
+    provider_uncovered: bool = False
+    """A zero-retention request went to a provider that does not cover its mode (allowed by
+    the workspace admin): the response says so. Not stored."""
 
-    def record_decision(self, decision: RetentionDecision) -> None:
+    def record_decision(self, decision: RetentionDecision, route: Route | None = None) -> None:
         self.zero_retention = decision.zero_retention
         self.retention_reason = decision.reason.value
+        self.provider_uncovered = decision.provider_uncovered
+        if route is not None:
+            declared = route.provider.declaration(route.mode).value
+            self.route = f"{declared}; provider={route.provider.name}; mode={route.mode.value}"
         # Whether content *was* retained is set by ctx.retain(); the decision only allows it.
 
     def record_error(self, code: str, status: int) -> None:

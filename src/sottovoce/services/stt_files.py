@@ -8,7 +8,7 @@ fields into a :class:`FileAsk` and renders the :class:`FileResult` in its own sh
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -18,13 +18,15 @@ from sottovoce.audio.channels import separate_speakers
 from sottovoce.audio.decode import SPLIT_CHANNELS_MAX, DecodedAudio, decode_audio
 from sottovoce.audio.pcm import PcmEncoding
 from sottovoce.engines.base import Transcriber, Transcript, TranscriptionRequest
-from sottovoce.engines.channels import hear
+from sottovoce.engines.channels import Heard, hear
 from sottovoce.errors import InvalidRequest, UnknownModel
 from sottovoce.privacy.eligibility import HistorySource
-from sottovoce.privacy.policy import RequestFlags, Route
+from sottovoce.privacy.policy import RequestFlags
 from sottovoce.privacy.providers import Mode
 from sottovoce.privacy.sensitive import Sensitive
+from sottovoce.services import routing
 from sottovoce.services.context import RequestContext
+from sottovoce.services.routing import check_mode
 from sottovoce.store.history import HistoryContent
 
 DEFAULT_MODEL = "local/whisper-base"
@@ -85,9 +87,11 @@ class FileResult:
 
 
 async def transcribe_file(ctx: RequestContext, ask: FileAsk) -> FileResult:
-    transcriber = resolve_transcriber(ctx, ask.model)
-    decision = ctx.decide(ask.flags, Route(transcriber.info.provider, Mode.SYNC))
-    language = transcriber.check_language(ask.language)
+    first = resolve_transcriber(ctx, ask.model)
+    check_mode(first.info, Mode.SYNC)
+    chain = routing.candidates(ctx, first, Mode.SYNC, ctx.engines.transcriber)
+    decision, engines = routing.decide(ctx, ask.flags, chain, Mode.SYNC)
+    language = engines[0].check_language(ask.language)
     max_seconds = ctx.settings.stt.max_audio_seconds
 
     def decode() -> DecodedAudio:
@@ -106,12 +110,21 @@ async def transcribe_file(ctx: RequestContext, ask: FileAsk) -> FileResult:
         word_timestamps=ask.word_timestamps,
         prompt=ask.prompt,
         temperature=ask.temperature,
+        zero_retention=decision.zero_retention,
     )
-    heard = await hear(transcriber, audio, request, split=await _split(ctx, ask, audio))
+    split = await _split(ctx, ask, audio)
+
+    async def call(engine: Transcriber) -> Heard:
+        asked = request
+        if engine is not engines[0]:
+            asked = replace(request, language=engine.check_language(ask.language))
+        return await hear(engine, audio, asked, split=split)
+
+    transcriber, heard = await routing.first_answer(ctx, engines, Mode.SYNC, call)
     text = heard.transcript.map(lambda t: t.text)
     ctx.usage.add_output(len(text.reveal()), "characters")
     item_id = None
-    if decision.retain:
+    if ctx.decision.retain:
         keep_audio = ctx.keeps_input_audio
         item_id = await ctx.retain(
             HistoryContent(

@@ -22,11 +22,13 @@ from sottovoce.audio.pcm import TARGET_RATE, PcmEncoding, PcmStream
 from sottovoce.engines.base import StreamEvent, StreamEventKind, StreamOptions
 from sottovoce.errors import SessionTimeLimit
 from sottovoce.privacy.eligibility import HistorySource
-from sottovoce.privacy.policy import RequestFlags, Route
+from sottovoce.privacy.policy import RequestFlags
 from sottovoce.privacy.providers import Mode
 from sottovoce.privacy.sensitive import Sensitive
+from sottovoce.services import routing
 from sottovoce.services.context import RequestContext
 from sottovoce.services.events import Committed, Event, Failed, Partial, Started
+from sottovoce.services.routing import check_mode
 from sottovoce.services.stt_files import resolve_transcriber
 from sottovoce.store.history import HistoryContent
 
@@ -51,12 +53,18 @@ class LiveSession:
         self.ctx = ctx
         self.ask = ask
         self.session_id = uuid.uuid4().hex
-        self.transcriber = resolve_transcriber(ctx, ask.model)
-        self.decision = ctx.decide(ask.flags, Route(self.transcriber.info.provider, Mode.STREAMING))
+        first = resolve_transcriber(ctx, ask.model)
+        check_mode(first.info, Mode.STREAMING)
+        chain = routing.candidates(ctx, first, Mode.STREAMING, ctx.engines.transcriber)
+        self.decision, self._engines = routing.decide(ctx, ask.flags, chain, Mode.STREAMING)
+        self.transcriber = self._engines[0]
         self._pcm = PcmStream(ask.sample_rate, ask.encoding)
         interval = ctx.settings.stt.realtime_partial_interval
-        options = dataclasses.replace(ask.options, partial_interval=interval)
-        self._stream = self.transcriber.open_stream(options)
+        self._options = dataclasses.replace(
+            ask.options, partial_interval=interval, zero_retention=self.decision.zero_retention
+        )
+        self._stream = self.transcriber.open_stream(self._options)
+        self._closed = False
         self._committed: list[str] = []
         self._max_seconds = ctx.settings.stt.realtime_max_session_seconds
         # The session's audio (16 kHz, 16-bit) is gathered only when history will keep it.
@@ -64,8 +72,37 @@ class LiveSession:
         self.ended = False
         """The session stopped on its own (a ``Failed`` event said why)."""
 
+    @property
+    def audio_seconds(self) -> float:
+        """Audio received so far."""
+        return self._stream.audio_seconds
+
     def started(self) -> Started:
         return Started(self.session_id)
+
+    async def start(self) -> None:
+        """Reach the engine now (an upstream provider's socket opens here, not at the first
+        audio), moving on to a fallback when the provider cannot be reached."""
+        for index, engine in enumerate(self._engines):
+            if index:
+                routing.move_on(self.ctx, self.transcriber, engine, Mode.STREAMING)
+                self.transcriber = engine
+                self._stream = engine.open_stream(self._options)
+            start = getattr(self._stream, "start", None)
+            if start is None:
+                return
+            try:
+                await start()
+                return
+            except routing.UPSTREAM_ERRORS:
+                if index == len(self._engines) - 1:
+                    raise
+
+    async def keep_alive(self) -> None:
+        """The client is still there without audio: keep an upstream socket open."""
+        keep_alive = getattr(self._stream, "keep_alive", None)
+        if keep_alive is not None and not self._closed:
+            await keep_alive()
 
     async def feed(self, audio: Sensitive[bytes]) -> list[Event]:
         """Raw PCM in the session's rate and encoding; the events it caused."""
@@ -100,10 +137,20 @@ class LiveSession:
             events.append(Committed(event.transcript))
         return events
 
+    async def end_input(self) -> list[Event]:
+        """No more audio: the last utterance's committed transcript, if speech was pending."""
+        if self._closed:
+            return []
+        self._closed = True
+        return self._events(await self._stream.close())
+
     async def finish(self) -> None:
         """The socket is over: meter it, and keep what the decision allows."""
-        # Whatever was still pending is dropped: the client is gone or has closed.
-        await self._stream.close()
+        if not self._closed:
+            # Whatever was still pending is dropped: the client is gone or has closed.
+            self._closed = True
+            abort = getattr(self._stream, "abort", None)
+            await (abort() if abort is not None else self._stream.close())
         self.ctx.usage.add_input(round(self._stream.audio_seconds, 3), "audio_seconds")
         if not self.ctx.usage.output_unit:
             self.ctx.usage.add_output(0, "characters")

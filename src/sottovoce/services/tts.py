@@ -14,22 +14,23 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sottovoce.audio.encode import Encoder, encode_all
 from sottovoce.audio.formats import Codec, OutputFormat
-from sottovoce.engines.base import SynthesisRequest, Synthesizer
-from sottovoce.engines.voices import Voice
+from sottovoce.engines.base import AudioChunk, SynthesisRequest, Synthesizer
+from sottovoce.engines.voices import DEFAULT_VOICE_ID, DEFAULT_VOICES, Voice
 from sottovoce.errors import InvalidRequest, SottovoceError, UnknownModel
 from sottovoce.privacy.eligibility import HistorySource
 from sottovoce.privacy.logging import log_event
-from sottovoce.privacy.policy import RequestFlags, Route
+from sottovoce.privacy.policy import RequestFlags
 from sottovoce.privacy.providers import Mode
 from sottovoce.privacy.sensitive import Sensitive
-from sottovoce.services import voices
+from sottovoce.services import routing, voices
 from sottovoce.services.context import RequestContext
 from sottovoce.services.events import Audio, CharTimes, Done, Event, Failed, Flushed
+from sottovoce.services.routing import check_mode
 from sottovoce.services.text_buffer import TextBuffer
 from sottovoce.store.history import HistoryContent
 
@@ -89,15 +90,28 @@ class Speech:
     def __init__(self, ctx: RequestContext, ask: SpeechAsk) -> None:
         self.ctx = ctx
         self.ask = ask
-        # The voice decides the engine; a workspace's own voice is fetched when speech starts.
-        self.voice: Voice = voices.choose(ask.voice_id)
-        self.engine = resolve_synthesizer(ctx, ask.model_id, self.voice)
+        chosen = _named_upstream(ctx, ask.model_id)
+        if chosen is None:
+            # A local model: the voice decides the engine (a workspace's own voice is fetched
+            # when speech starts).
+            local_voice: Voice | None = voices.choose(ask.voice_id)
+            self.engine = resolve_synthesizer(ctx, ask.model_id, local_voice)
+        else:
+            local_voice, self.engine = None, chosen
+        check_mode(self.engine.info, ask.mode, "model_id")
         low, high = self.engine.info.speed_range
         if not low <= ask.speed <= high:
             raise InvalidRequest(f"speed must be between {low:g} and {high:g}.", fields=("speed",))
         ctx.usage.model_id = self.engine.info.model_id
-        route = Route(self.engine.info.provider, ask.mode)
-        self.decision = ctx.decision if ctx.decided else ctx.decide(ask.flags, route)
+        self._fallbacks: list[Synthesizer] = []
+        if ctx.decided:
+            self.decision = ctx.decision
+        else:
+            chain = routing.candidates(ctx, self.engine, ask.mode, ctx.engines.synthesizer)
+            self.decision, engines = routing.decide(ctx, ask.flags, chain, ask.mode)
+            self.engine, self._fallbacks = engines[0], engines[1:]
+        self._local_voice = local_voice
+        self.voice: Voice = _voice(self.engine, ask.voice_id, local_voice)
         self._spoken: list[str] = []
         self._produced: list[bytes] = []
         self._voice_name: str | None = None
@@ -132,7 +146,7 @@ class Speech:
     async def _events(
         self, texts: AsyncIterator[str | FlushMark], *, metered: bool
     ) -> AsyncIterator[Event]:
-        encoder = Encoder(self.output, self.engine.sample_rate)
+        encoder: Encoder | None = None
         offset = 0.0
         finished = False
         started = time.perf_counter()
@@ -156,9 +170,13 @@ class Speech:
                     speed=speed,
                     style=spoken.style,
                     continuation=offset > 0.0,
+                    mode=self.ask.mode,
+                    zero_retention=self.decision.zero_retention,
                 )
-                async for chunk in self.engine.synthesize(request):
+                async for chunk in self._synthesize(request, first=encoder is None):
                     pcm = chunk.pcm.reveal()
+                    if encoder is None:
+                        encoder = Encoder(self.output, chunk.sample_rate)
                     if offset == 0.0 and pcm:
                         ttfb_ms = int((time.perf_counter() - started) * 1000)
                         log_event(log, "tts.first_chunk", ttfb_ms=ttfb_ms)
@@ -166,6 +184,7 @@ class Speech:
                     start = offset
                     offset += len(pcm) / 2 / chunk.sample_rate
                     yield self._audio(encoder.feed(pcm), alignment, start)
+            encoder = encoder or Encoder(self.output, self.engine.sample_rate)
             tail = encoder.finish()
             if self._keeping and self._spoken:
                 await self._retain(tail)
@@ -178,7 +197,7 @@ class Speech:
         finally:
             # Audio sent is metered however the stream ends (a cancelled utterance too).
             self.ctx.usage.add_output(round(offset, 3), "audio_seconds")
-            if not finished:
+            if not finished and encoder is not None:
                 encoder.close()
                 if self.ctx.usage.error_code is None:
                     self.ctx.usage.cancelled = True
@@ -188,6 +207,27 @@ class Speech:
     @property
     def _keeping(self) -> bool:
         return self.decision.retain and self.ask.keep
+
+    async def _synthesize(
+        self, request: SynthesisRequest, *, first: bool
+    ) -> AsyncIterator[AudioChunk]:
+        """The engine's audio; before the first audio of the request, an upstream failure moves
+        the request on to its next fallback (after that, the failure ends the stream)."""
+        while True:
+            produced = False
+            try:
+                async for chunk in self.engine.synthesize(request):
+                    produced = True
+                    yield chunk
+                return
+            except routing.UPSTREAM_ERRORS:
+                if produced or not first or not self._fallbacks:
+                    raise
+                failed, self.engine = self.engine, self._fallbacks.pop(0)
+                routing.move_on(self.ctx, failed, self.engine, self.ask.mode)
+                self.voice = _voice(self.engine, self.ask.voice_id, self._local_voice)
+                # A workspace voice's style pack is for the engine that failed: never passed on.
+                request = replace(request, voice_id=self.voice.engine_voice, style=None)
 
     def _audio(self, data: bytes, alignment: CharTimes | None, start: float) -> Audio:
         if self._keeping:
@@ -211,6 +251,30 @@ class Speech:
                 settings={"speed": self.ask.speed, **self.ask.settings},
             )
         )
+
+
+def _named_upstream(ctx: RequestContext, requested: str | None) -> Synthesizer | None:
+    """The upstream provider's engine a request names, if it names one."""
+    name = (requested or "").strip()
+    name = SHORT_NAMES.get(name, name)
+    if not name or not ctx.engines.knows(name):
+        return None
+    engine = ctx.engines.synthesizer(name)
+    return None if engine.info.provider.local else engine
+
+
+def _voice(engine: Synthesizer, voice_id: str | None, local_voice: Voice | None) -> Voice:
+    """The voice the engine speaks: an upstream provider's voice as asked (its provider knows
+    its voices; the local default voice becomes the provider's default); a local engine's the
+    voice that chose it, or for a local fallback its own first voice."""
+    if not engine.info.provider.local:
+        wanted = (voice_id or "").strip() or DEFAULT_VOICE_ID
+        return Voice(
+            voice_id=wanted, name=wanted, model_id=engine.info.model_id, engine_voice=wanted
+        )
+    if local_voice is not None and local_voice.model_id == engine.info.model_id:
+        return local_voice
+    return next(v for v in DEFAULT_VOICES.voices if v.model_id == engine.info.model_id)
 
 
 def whole_wav(fmt: OutputFormat, streamed: bytes) -> bytes:

@@ -1,5 +1,6 @@
 """The Deepgram surface: text-to-speech over REST (``POST /v1/speak``) and its socket
-(``WS /v1/speak``), as the ``deepgram-sdk`` calls them with its environment pointed here
+(``WS /v1/speak``), transcription of files (``POST /v1/listen``) and live (``WS /v1/listen``),
+as the ``deepgram-sdk`` calls them with its environment pointed here
 (``DeepgramClientEnvironment(base="http://host:port", production="ws://host:port", ...)``).
 
 Keys come as ``Authorization: Token``; errors are Deepgram's ``{"err_code", "err_msg",
@@ -9,13 +10,13 @@ Keys come as ``Authorization: Token``; errors are Deepgram's ``{"err_code", "err
 from __future__ import annotations
 
 from sottovoce.api import keys
-from sottovoce.api.deepgram import probes, speak, speak_socket
+from sottovoce.api.deepgram import listen, listen_socket, probes, speak, speak_socket
 from sottovoce.api.deepgram.errors import error_shape
 from sottovoce.api.surface import Surface
 
 SURFACE = Surface(
     name="deepgram",
-    routers=(speak.router, speak_socket.router),
+    routers=(speak.router, speak_socket.router, listen.router, listen_socket.router),
     key_sources=(keys.authorization("token"),),
     error_shape=error_shape,
     probes=probes.PROBES,

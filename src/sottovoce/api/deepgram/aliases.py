@@ -30,3 +30,10 @@ def voice_of(model: str) -> str | None:
     """The voice a Deepgram model name asks for: an Aura name is its own voice; any other
     model (a registry id such as ``local/piper``) speaks with the default voice."""
     return ALIASES.voice(model) if model.startswith("aura") else ALIASES.voice(DEFAULT_MODEL)
+
+
+def stt_model(name: str | None) -> str | None:
+    """The registry model for a Deepgram transcription model name: a Deepgram name
+    (``nova-3``, ``base``, ``flux-general-en``...) is the default model; a registry id
+    (``provider/model``) is itself."""
+    return name if name and "/" in name else None

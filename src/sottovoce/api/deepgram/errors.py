@@ -17,6 +17,7 @@ _ERR_CODES: tuple[tuple[type[SottovoceError], str], ...] = (
     (errors.Forbidden, "INSUFFICIENT_PERMISSIONS"),
     (errors.PayloadTooLarge, "PAYLOAD_TOO_LARGE"),
     (errors.InvalidJson, "INVALID_JSON"),
+    (errors.InvalidAudio, "Bad Request"),
     (errors.UnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE"),
     (errors.InvalidRequest, "INVALID_QUERY_PARAMETER"),
     (errors.UnknownModel, "MODEL_NOT_FOUND"),
@@ -25,6 +26,9 @@ _ERR_CODES: tuple[tuple[type[SottovoceError], str], ...] = (
     (errors.MethodNotAllowed, "METHOD_NOT_ALLOWED"),
     (errors.TooManyContexts, "TOO_MANY_REQUESTS"),
     (errors.InactivityTimeout, "NET-0001"),
+    (errors.UpstreamTimeout, "GATEWAY_TIMEOUT"),
+    (errors.UpstreamFailed, "BAD_GATEWAY"),
+    (errors.Conflict, "CONFLICT"),
 )
 
 

@@ -12,6 +12,16 @@ VOICES = (
 )  # fmt: skip
 ALIASES = Aliases(
     tts_prefixes=("tts-1", "gpt-4o-mini-tts", "gpt-4o-tts"),
-    stt_models=frozenset({"whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe"}),
+    # OpenAI's names, and Groq's (its API is OpenAI's: a Groq client can point here too).
+    stt_models=frozenset(
+        {
+            "whisper-1",
+            "gpt-4o-transcribe",
+            "gpt-4o-mini-transcribe",
+            "whisper-large-v3",
+            "whisper-large-v3-turbo",
+            "distil-whisper-large-v3-en",
+        }
+    ),
     voices=lowered(*VOICES),
 )

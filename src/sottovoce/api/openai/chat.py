@@ -31,10 +31,6 @@ from sottovoce.store.chat_completions import StoredCompletion
 router = APIRouter(prefix="/v1/chat/completions", tags=["OpenAI: chat"])
 ChatContext = Annotated[RequestContext, Depends(context(Product.LLM))]
 
-UNCOVERED_HEADER = "x-sottovoce-retention-covered"
-"""Sent as ``false`` when a zero-retention request went to a provider that does not declare
-zero retention for its mode (the workspace admin allowed uncovered providers)."""
-
 
 def _sse(payload: dict[str, Any]) -> bytes:
     return f"data: {json.dumps(payload, ensure_ascii=False, separators=(',', ':'))}\n\n".encode()
@@ -49,7 +45,6 @@ async def create_chat_completion(body: ChatCompletionIn, ctx: ChatContext, flags
         settings=body.settings,
     )
     completion = Completion(ctx, ask)
-    headers = {UNCOVERED_HEADER: "false"} if completion.provider_uncovered else {}
     await completion.start()
     cmpl_id = chat_completions.completion_id(ctx.request_id)
     model = completion.model_id
@@ -61,7 +56,7 @@ async def create_chat_completion(body: ChatCompletionIn, ctx: ChatContext, flags
         done = next(e for e in events if isinstance(e, Done))
         usage = out.usage(done.prompt_tokens, done.completion_tokens)
         reply = out.completion_body(cmpl_id, created, model, text, done.finish_reason, usage)
-        return JSONResponse(reply, headers=headers)
+        return JSONResponse(reply)
 
     def write(event: Event) -> bytes | None:
         if isinstance(event, TextDelta):
@@ -82,7 +77,7 @@ async def create_chat_completion(body: ChatCompletionIn, ctx: ChatContext, flags
         completion.events(),
         write,
         "text/event-stream",
-        headers={**headers, "Cache-Control": "no-cache"},
+        headers={"Cache-Control": "no-cache"},
         prefix=role,
     )
 

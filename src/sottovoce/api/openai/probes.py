@@ -74,7 +74,8 @@ def _chat(client: ProbeClient) -> None:
     # An upstream that fails: present when the audit started the server itself (it adds a
     # provider on a closed port); on an attached server, every configured upstream model.
     listed = client.http.get("/v1/models", headers=headers).json().get("data", [])
-    for upstream in [m["id"] for m in listed if not str(m.get("id", "")).startswith("local/")]:
+    chat = [m for m in listed if m.get("capability") == "chat"]
+    for upstream in [m["id"] for m in chat if not str(m.get("id", "")).startswith("local/")]:
         if upstream.startswith(AUDIT_DEAD_UPSTREAM + "/"):
             case = client.marker(name, "upstream_error")
             failing = {**body(case.marker, max_tokens=4), "model": upstream}
