@@ -28,9 +28,10 @@ Message = dict[str, Any]
 
 
 def upstream_models(client: ProbeClient) -> list[str]:
-    """The audit's failing upstream models this server offers (none on an operator's server)."""
+    """The audit's failing upstream chat models this server offers (none on an operator's
+    server)."""
     listed = client.http.get("/v1/models", headers=client.bearer).json().get("data", [])
-    ids = [str(m.get("id", "")) for m in listed]
+    ids = [str(m.get("id", "")) for m in listed if m.get("capability") == "chat"]
     return [i for i in ids if i.startswith((FLAKY_UPSTREAM + "/", AUDIT_DEAD_UPSTREAM + "/"))]
 
 
