@@ -1,5 +1,6 @@
-"""What every TTS socket surface shares: reading JSON messages within limits, writing from
-several utterance tasks at once, and closing with a code that says what went wrong.
+"""What the socket surfaces share: reading JSON messages within limits, writing from several
+utterance tasks at once, closing with a code that says what went wrong, and the life of a live
+transcription session on a socket (:func:`transcribe_live`).
 
 Reading refuses, each with its typed error: a binary frame where JSON text is expected, a
 message larger than ``tts.max_socket_message_bytes``, text that is not a JSON object, and a
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -26,6 +28,7 @@ from sottovoce.errors import (
     SottovoceError,
     UnexpectedBinaryFrame,
 )
+from sottovoce.services.stt_live import LiveSession
 from sottovoce.services.tts_live import TtsSession
 
 # The close code of each kind of error, most specific first (RFC 6455 section 7.4.1).
@@ -141,3 +144,29 @@ async def wait_watching(io: SocketIO, session: TtsSession) -> None:
         tasks.start_soon(watch)
         await session.wait_all()
         tasks.cancel_scope.cancel()
+
+
+async def transcribe_live(
+    io: SocketIO,
+    session: LiveSession,
+    serve: Callable[[], Awaitable[None]],
+    error_message: Callable[[SottovoceError, str], dict[str, Any]],
+) -> None:
+    """A live transcription session on a socket, however it ends: started, then served by the
+    surface's ``serve``; a client that hangs up ends it quietly, one that vanishes mid-answer
+    marks its usage cancelled, an error is told in the surface's ``error_message`` (with the
+    close code that fits); and it is always finished (its usage record, and its history item
+    when the decision keeps one)."""
+    usage = session.ctx.usage
+    try:
+        await session.start()
+        await serve()
+    except WebSocketDisconnect:
+        pass
+    except GONE:
+        usage.cancelled = True
+    except SottovoceError as exc:
+        usage.error_code = exc.code
+        await io.fail(error_message(exc, session.ctx.request_id), exc)
+    finally:
+        await session.finish()

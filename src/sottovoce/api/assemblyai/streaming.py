@@ -20,13 +20,13 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, WebSocket
 
 from sottovoce.api import params
 from sottovoce.api.assemblyai.aliases import stt_model
 from sottovoce.api.assemblyai.errors import socket_error
 from sottovoce.api.deps import authenticate_websocket, meter_of, services_of
-from sottovoce.api.sockets import GONE, SocketIO, parse
+from sottovoce.api.sockets import SocketIO, parse, transcribe_live
 from sottovoce.audio.pcm import PcmEncoding
 from sottovoce.engines.base import StreamOptions, Transcript
 from sottovoce.errors import InvalidRequest, SottovoceError
@@ -157,19 +157,12 @@ async def streaming(websocket: WebSocket) -> None:
         meter.error_code = exc.code
         await io.fail(socket_error(exc, meter.request_id), exc)
         return
-    try:
-        await session.start()
+
+    async def serve() -> None:
         expires = int(time.time() + settings.stt.realtime_max_session_seconds)
         await io.send_json(
             {"type": "Begin", "id": str(uuid.UUID(session.session_id)), "expires_at": expires}
         )
         await _Socket(io, session, query).serve(idle or settings.tts.socket_idle_seconds)
-    except WebSocketDisconnect:
-        pass
-    except GONE:
-        ctx.usage.cancelled = True
-    except SottovoceError as exc:
-        ctx.usage.error_code = exc.code
-        await io.fail(socket_error(exc, ctx.request_id), exc)
-    finally:
-        await session.finish()
+
+    await transcribe_live(io, session, serve, socket_error)

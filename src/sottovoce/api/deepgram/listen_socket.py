@@ -23,14 +23,14 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, WebSocket
 
 from sottovoce.api import params
 from sottovoce.api.deepgram.aliases import stt_model
 from sottovoce.api.deepgram.listen import alternative, flags_of, raw_format
 from sottovoce.api.deepgram.speak_socket import error_message
 from sottovoce.api.deps import authenticate_websocket, meter_of, services_of
-from sottovoce.api.sockets import GONE, SocketIO, parse
+from sottovoce.api.sockets import SocketIO, parse, transcribe_live
 from sottovoce.engines.base import StreamOptions, Transcript
 from sottovoce.errors import InvalidRequest, SottovoceError
 from sottovoce.privacy.eligibility import Product
@@ -198,15 +198,7 @@ async def listen_socket(websocket: WebSocket) -> None:
         meter.error_code = exc.code
         await io.fail(error_message(exc, meter.request_id), exc)
         return
-    try:
-        await session.start()
-        await _Socket(io, session, websocket.query_params).serve(settings.tts.socket_idle_seconds)
-    except WebSocketDisconnect:
-        pass
-    except GONE:
-        ctx.usage.cancelled = True
-    except SottovoceError as exc:
-        ctx.usage.error_code = exc.code
-        await io.fail(error_message(exc, ctx.request_id), exc)
-    finally:
-        await session.finish()
+    socket = _Socket(io, session, websocket.query_params)
+    await transcribe_live(
+        io, session, lambda: socket.serve(settings.tts.socket_idle_seconds), error_message
+    )

@@ -26,7 +26,7 @@ from sottovoce.api.deps import authenticate_websocket, meter_of, services_of
 from sottovoce.api.inworld.aliases import stt_model
 from sottovoce.api.inworld.errors import status
 from sottovoce.api.inworld.stt import TranscribeConfig, language_of, word_timestamps
-from sottovoce.api.sockets import GONE, SocketIO, parse
+from sottovoce.api.sockets import SocketIO, parse, transcribe_live
 from sottovoce.audio.pcm import PcmEncoding
 from sottovoce.engines.base import StreamOptions
 from sottovoce.errors import InvalidRequest, SottovoceError
@@ -144,17 +144,7 @@ async def transcribe_stream(websocket: WebSocket) -> None:
         return
     except WebSocketDisconnect:
         return
-    try:
-        await session.start()
-        await _Socket(io, session, ask.settings.get("model")).serve(
-            settings.tts.socket_idle_seconds
-        )
-    except WebSocketDisconnect:
-        pass
-    except GONE:
-        ctx.usage.cancelled = True
-    except SottovoceError as exc:
-        ctx.usage.error_code = exc.code
-        await io.fail(error_message(exc, ctx.request_id), exc)
-    finally:
-        await session.finish()
+    socket = _Socket(io, session, ask.settings.get("model"))
+    await transcribe_live(
+        io, session, lambda: socket.serve(settings.tts.socket_idle_seconds), error_message
+    )
