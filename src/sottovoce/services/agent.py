@@ -32,14 +32,11 @@ import anyio
 from anyio.abc import TaskGroup
 
 from sottovoce.audio.formats import Codec, OutputFormat
-from sottovoce.audio.pcm import PcmStream
 from sottovoce.engines.base import (
     ChatMessage,
     ChatModel,
     StreamEvent,
     StreamEventKind,
-    StreamOptions,
-    TranscriptionStream,
 )
 from sottovoce.engines.voices import DEFAULT_VOICE_ID
 from sottovoce.errors import InvalidRequest, PayloadTooLarge, SottovoceError, UnknownModel
@@ -58,9 +55,11 @@ from sottovoce.services.agent_events import (
     VadScore,
 )
 from sottovoce.services.agent_history import Turn, llm_messages
+from sottovoce.services.agent_listening import Listening
 from sottovoce.services.agent_recording import Recorder
 from sottovoce.services.agent_reply import CallRequest, Reply
 from sottovoce.services.agent_spec import END_CALL, AgentSpec, name_values, render, variables
+from sottovoce.services.agent_timers import CallClock
 from sottovoce.services.agent_tools import ToolDesk
 from sottovoce.services.agent_transcript import keep_conversation
 from sottovoce.services.context import RequestContext
@@ -69,10 +68,7 @@ from sottovoce.store.ids import new_id, now_ms
 
 Emit = Callable[[AgentEvent], Awaitable[None]]
 DEFAULT_LLM = "local/smollm2-135m-instruct"
-FAST_STT = "local/whisper-tiny.en"
-STT = "local/whisper-base"
 _NO_AUDIO = OutputFormat(Codec.PCM_S16LE, 16_000, name="pcm_16000")
-NUDGE = "The user has not said anything for a while. Briefly ask whether they are still there."
 
 
 def resolve_llm(ctx: RequestContext, llm: str | None) -> ChatModel:
@@ -98,12 +94,7 @@ class Conversation:
         self.decision = ctx.decide(flags, Route(self.model.info.provider, Mode.STREAMING))
         if spec.prompt.size + spec.first_message.size > ctx.settings.llm.max_prompt_chars:
             raise PayloadTooLarge("The agent's prompt is longer than this server accepts.")
-        # tiny.en hears English only: another language is heard by the multilingual base model.
-        english = (spec.language or "en").lower().startswith("en")
-        stt_name = FAST_STT if english and ctx.engines.knows(FAST_STT) else STT
-        self._transcriber = ctx.engines.transcriber(stt_name)
-        self._heard_seconds = 0.0
-        self._pcm, self._stt = self._listen(spec)
+        self._ears = Listening(ctx, spec)
         self.speech_ctx = ctx.child(inherit_decision=True)
         """Meters the agent's speech (never written: the session's record carries it)."""
         self.speech_ask = self._voice(spec)
@@ -122,27 +113,8 @@ class Conversation:
         )
         self._tasks: TaskGroup | None = None
         self._speaking_item: str | None = None
-        self._user_speaking = False
-        self._last_activity = self.started
-        self._nudged = False
+        self.clock = CallClock(self.started)
         self.tools = ToolDesk(self)
-
-    def _listen(self, spec: AgentSpec) -> tuple[PcmStream, TranscriptionStream]:
-        fast = self._transcriber.info.model_id == FAST_STT
-        options = StreamOptions(
-            language=None if fast else (spec.language or None),
-            commit_on_silence=spec.turn_detection,
-            silence_seconds=spec.end_of_turn_silence_s,
-            vad_threshold=spec.vad_threshold,
-            partial_interval=self.ctx.settings.stt.realtime_partial_interval
-            if spec.partials
-            else 0,
-            vad_events=True,
-            beam_size=1,
-        )
-        return PcmStream(spec.input_rate, spec.input_encoding), self._transcriber.open_stream(
-            options
-        )
 
     def _voice(self, spec: AgentSpec) -> SpeechAsk:
         ask = SpeechAsk(
@@ -161,27 +133,12 @@ class Conversation:
         decision stay as they were decided. A new input format or turn detection starts a new
         listening stream (what the old one held of an unfinished turn is dropped)."""
         voice = self._voice(spec)
-        old = self.spec
-
-        def listening(s: AgentSpec) -> tuple[object, ...]:
-            return (
-                s.input_rate,
-                s.input_encoding,
-                s.turn_detection,
-                s.end_of_turn_silence_s,
-                s.vad_threshold,
-                s.partials,
-            )
-
-        if listening(old) != listening(spec):
-            await self._stt.close()
-            self._heard_seconds += self._stt.audio_seconds
-            self._pcm, self._stt = self._listen(spec)
+        await self._ears.retune(spec)
         self.spec, self.speech_ask = spec, voice
 
     async def clear(self) -> None:
         """Forget the user's unfinished turn (OpenAI's ``input_audio_buffer.clear``)."""
-        await self._stt.commit()
+        await self._ears.commit()
         self._speaking_item = None
 
     # The session's life ----------------------------------------------------------------
@@ -196,7 +153,7 @@ class Conversation:
                 first = render(self.spec.first_message.reveal(), self.values).strip()
                 if first:
                     self._start(Reply(self, fixed=first))
-                tasks.start_soon(self._watch)
+                tasks.start_soon(self.clock.watch, self)
                 try:
                     yield self
                 finally:
@@ -223,11 +180,11 @@ class Conversation:
         """User audio in the session's input format."""
         if self.ended.is_set():
             return
-        samples = self._pcm.push(data.reveal())
+        samples = self._ears.samples(data)
         if self._recorder is not None:
             self._recorder.user(samples)
-        heard = await self._stt.feed(Sensitive(samples.astype("<f4").tobytes()))
-        await self.emit(VadScore(round(self._stt.speech_probability, 3)))
+        heard = await self._ears.hear(samples)
+        await self.emit(VadScore(round(self._ears.speech_probability, 3)))
         for event in heard:
             await self._heard(event)
 
@@ -235,14 +192,14 @@ class Conversation:
         kind = event.kind
         if kind is StreamEventKind.SPEECH_STARTED:
             self._speaking_item = f"item_{uuid.uuid4().hex[:20]}"
-            self._user_speaking = True
-            self._activity()
+            self.clock.user_speaking = True
+            self.clock.activity()
             if self.spec.interruptions:
                 await self.interrupt()
             await self.emit(SpeechStarted(self._speaking_item, event.at))
         elif kind is StreamEventKind.SPEECH_STOPPED:
-            self._user_speaking = False
-            self._activity()
+            self.clock.user_speaking = False
+            self.clock.activity()
             await self.emit(SpeechStopped(self._speaking_item or "", event.at))
         elif kind is StreamEventKind.PARTIAL:
             text = event.transcript.reveal().text
@@ -254,14 +211,14 @@ class Conversation:
     async def commit(self) -> str:
         """End the user's turn now (no server turn detection); the new turn's item id."""
         item = self._speaking_item or f"item_{uuid.uuid4().hex[:20]}"
-        event = await self._stt.commit()
+        event = await self._ears.commit()
         await self._user_said(event.transcript.reveal().text, spoken=True, item_id=item)
         return item
 
     async def _user_said(self, text: str, *, spoken: bool, item_id: str | None = None) -> None:
         item = item_id or self._speaking_item or f"item_{uuid.uuid4().hex[:20]}"
         self._speaking_item = None
-        self._activity()
+        self.clock.activity()
         if not text.strip():
             return
         self.turns.append(Turn("user", text.strip(), self.now(), item, spoken=spoken))
@@ -274,7 +231,7 @@ class Conversation:
         """A typed user message: it cuts the agent off and (``respond``) is answered."""
         item = f"item_{uuid.uuid4().hex[:20]}"
         await self.interrupt()
-        self._activity()
+        self.clock.activity()
         self.turns.append(Turn("user", text.reveal(), self.now(), item))
         await self.emit(UserTurn(item, text, False))
         if respond:
@@ -286,7 +243,7 @@ class Conversation:
         self.turns.append(Turn("context", text.reveal(), self.now()))
 
     def activity(self) -> None:
-        self._activity()
+        self.clock.activity()
 
     def tool_result(self, call_id: str, result: Sensitive[str], is_error: bool = False) -> None:
         """The client's answer to a tool call the agent waits for."""
@@ -339,7 +296,7 @@ class Conversation:
     def _start(self, reply: Reply) -> Reply:
         assert self._tasks is not None
         self.reply = reply
-        self._nudged = self._nudged and reply.extra != ()
+        self.clock.nudged = self.clock.nudged and reply.extra != ()
         self._tasks.start_soon(self._run_reply, reply)
         return reply
 
@@ -355,7 +312,7 @@ class Conversation:
         for name, arguments, result in reply.exchanges:
             self.turns.append(Turn("tool_call", arguments, self.now(), name=name))
             self.turns.append(Turn("tool_result", result, self.now(), name=name))
-        self._last_activity = max(self._last_activity, reply.playing_until)
+        self.clock.reply_ended(reply)
         await self.emit(
             ReplyDone(
                 reply.response_id,
@@ -409,35 +366,9 @@ class Conversation:
         width = 1 if output.codec in (Codec.MULAW, Codec.ALAW) else 2
         return len(data) / width / output.sample_rate
 
-    # Timers ----------------------------------------------------------------------------
-
-    def _activity(self) -> None:
-        self._last_activity = time.monotonic()
-        self._nudged = False
-
-    def _busy(self, now: float) -> bool:
-        reply = self.reply
-        speaking = self._user_speaking
-        replying = reply is not None and (not reply.done.is_set() or now < reply.playing_until)
-        return speaking or replying
-
-    async def _watch(self) -> None:
-        spec = self.spec
-        while not self.ended.is_set():
-            await anyio.sleep(0.1)
-            now = time.monotonic()
-            if now - self.started >= spec.max_duration_s:
-                self.end("max_duration_exceeded")
-                return
-            if self._busy(now):
-                continue
-            idle = now - self._last_activity
-            if 0 < spec.silence_end_call_s <= idle:
-                self.end("silence_timeout")
-                return
-            if 0 < spec.turn_timeout_s <= idle and not self._nudged and self.turns:
-                self._nudged = True
-                self._start(Reply(self, extra=(ChatMessage("system", Sensitive(NUDGE)),)))
+    def nudge(self, instruction: str) -> None:
+        """Have the agent say something the caller did not ask for (the turn timeout's)."""
+        self._start(Reply(self, extra=(ChatMessage("system", Sensitive(instruction)),)))
 
     # The end ---------------------------------------------------------------------------
 
@@ -445,9 +376,9 @@ class Conversation:
         if self.reply is not None and not self.reply.done.is_set():
             await self.interrupt(tell=False)
         self.tools.release()
-        await self._stt.close()
+        await self._ears.close()
         usage = self.ctx.usage
-        usage.add_input(round(self._heard_seconds + self._stt.audio_seconds, 3), "audio_seconds")
+        usage.add_input(round(self._ears.audio_seconds, 3), "audio_seconds")
         usage.add_output(round(self.speech_ctx.usage.output_units, 3), "audio_seconds")
         if self.decision.retain:
             recording = self._recorder.wav() if self._recorder is not None else None
