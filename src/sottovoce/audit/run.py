@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 
 from sottovoce.audit.probe import Case, Probe, ProbeClient
-from sottovoce.audit.search import Finding, search
+from sottovoce.audit.search import Finding, search_counting
 from sottovoce.audit.server import Target
 from sottovoce.privacy.policy import Plan
 from sottovoce.store import keys, usage, workspaces
@@ -106,12 +106,11 @@ def audit(
         _wait_for_usage(target.store, [zdr_id, control_id], zdr_cases + control_cases)
         target.store.checkpoint()
         cases = zdr_cases + control_cases
-        findings = search(
+        findings, places_searched = search_counting(
             target.places,
             [c.marker for c in cases if not c.audio],
             [c.marker for c in cases if c.audio],
         )
-        places_searched = sum(1 for _ in target.places.contents())
     report = _report(zdr_cases, control_cases, findings, places_searched)
     for private in target.private_dirs:
         spilled = sorted(str(p.relative_to(private)) for p in private.rglob("*"))

@@ -76,6 +76,12 @@ def _drain(ws: Any, until: Callable[[str | bytes], bool] | None, timeout: float 
         return False
 
 
+def _refused(message: str | bytes) -> bool:
+    """A failure path is settled by the server's first text message (its error) or its close:
+    waiting on for more would wait out the socket's idle timeout where the socket goes on."""
+    return isinstance(message, str)
+
+
 def _first_audio(message: str | bytes) -> bool:
     if isinstance(message, bytes):
         return bool(message)
@@ -124,7 +130,7 @@ def socket_cases(client: ProbeClient, probe: str, dialect: SocketDialect) -> Non
     def script(
         messages: Sequence[Message] = (),
         raw: str | bytes | None = None,
-        until: Callable[[str | bytes], bool] | None = None,
+        until: Callable[[str | bytes], bool] = _refused,
     ) -> Callable[[_Probe], None]:
         def play(p: _Probe) -> None:
             if raw is not None:
