@@ -238,6 +238,13 @@ def key_revoke(key_id: str) -> None:
     multiple=True,
     help="Run only the probes whose name starts with this (repeatable).",
 )
+@click.option(
+    "--jobs",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1, 16),
+    help="Probes run at a time (1: one after the other).",
+)
 def audit_command(
     url: str | None,
     tmp_dir: Path | None,
@@ -246,6 +253,7 @@ def audit_command(
     search_dirs: tuple[Path, ...],
     json_out: str | None,
     only: tuple[str, ...],
+    jobs: int,
 ) -> None:
     """Prove that zero-retention requests leave nothing behind (exit 1 on any leak)."""
     import tempfile
@@ -279,7 +287,7 @@ def audit_command(
             def tick(name: str) -> None:
                 progress.update(task, advance=1, description=name)
 
-            report: AuditReport = audit(target, probes, tick=tick)
+            report: AuditReport = audit(target, probes, tick=tick, jobs=jobs)
     finally:
         target.stop()
         target.store.close()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
 from sottovoce.audit.probe import Case, Probe, ProbeClient
@@ -68,6 +69,7 @@ def scratch_workspace(store: Store, zdr: bool) -> Iterator[tuple[str, str]]:
 def run_probes(
     target: Target, api_key: str, run_name: str, probes: list[Probe], tick: Callable[[str], None]
 ) -> list[Case]:
+    """One run's probes, one after the other, on one client."""
     client = ProbeClient(target.url, api_key, run_name, upstream=target.upstream)
     try:
         for probe in probes:
@@ -76,6 +78,27 @@ def run_probes(
     finally:
         client.close()
     return client.cases
+
+
+def _run_concurrently(
+    target: Target,
+    runs: list[tuple[str, str]],
+    probes: list[Probe],
+    tick: Callable[[str], None],
+    jobs: int,
+) -> list[list[Case]]:
+    """Every (run, probe) pair on ``jobs`` workers, each probe on a client of its own; each
+    run's cases come back in probe order, as :func:`run_probes` gives them."""
+
+    def one(api_key: str, run_name: str, probe: Probe) -> list[Case]:
+        return run_probes(target, api_key, run_name, [probe], tick)
+
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="audit-probe") as pool:
+        futures = [
+            [pool.submit(one, api_key, run_name, probe) for probe in probes]
+            for run_name, api_key in runs
+        ]
+        return [[case for future in run for case in future.result()] for run in futures]
 
 
 def _wait_for_usage(
@@ -94,15 +117,26 @@ def _wait_for_usage(
 
 
 def audit(
-    target: Target, probes: list[Probe], tick: Callable[[str], None] = lambda _name: None
+    target: Target,
+    probes: list[Probe],
+    tick: Callable[[str], None] = lambda _name: None,
+    jobs: int = 1,
 ) -> AuditReport:
-    """Run the probes under ZDR and as the negative control, then search every place."""
+    """Run the probes under ZDR and as the negative control, then search every place.
+
+    ``jobs`` probes run at a time (each run's probes and both runs interleaved): the probes
+    are independent, each with its own markers, and a server has cores to spare between one
+    probe's requests."""
     with (
         scratch_workspace(target.store, zdr=True) as (zdr_id, zdr_key),
         scratch_workspace(target.store, zdr=False) as (control_id, control_key),
     ):
-        zdr_cases = run_probes(target, zdr_key, "zdr", probes, tick)
-        control_cases = run_probes(target, control_key, "control", probes, tick)
+        runs = [("zdr", zdr_key), ("control", control_key)]
+        if jobs > 1:
+            zdr_cases, control_cases = _run_concurrently(target, runs, probes, tick, jobs)
+        else:
+            zdr_cases = run_probes(target, zdr_key, "zdr", probes, tick)
+            control_cases = run_probes(target, control_key, "control", probes, tick)
         _wait_for_usage(target.store, [zdr_id, control_id], zdr_cases + control_cases)
         target.store.checkpoint()
         cases = zdr_cases + control_cases
