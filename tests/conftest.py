@@ -6,8 +6,9 @@ Servers, and why each is separate:
   settings every test that only checks shapes can share. Tests are isolated by workspace
   (``workspace`` and ``zdr_workspace`` make a fresh one per test), and what they search for is
   a marker of their own, so they never count, list or search what another test left behind.
-- ``limits_server``: small JSON, upload and audio-length limits (``test_errors``,
-  ``test_stt_files``), which would refuse the ordinary requests of every other test.
+- ``limits_server``: small JSON, upload, audio-length and TTS socket limits (``test_errors``,
+  ``test_stt_files``, ``test_tts_socket_limits``), which would refuse the ordinary requests of
+  every other test.
 - ``start_server(env=...)``: a server of a module's own, for settings that change the behaviour
   under test for everyone (the sweeper's interval, upstream providers, the audit's clean
   server, a planted leak). Stopped after the module.
@@ -28,12 +29,19 @@ ServerFactory = Callable[..., RunningServer]
 CHAT_CONTEXT_LENGTH = 1024
 """The shared server's LLM context window: small, so the chat tests can overflow it quickly."""
 
-SHARED_ENV = {"SOTTOVOCE_LLM__CONTEXT_LENGTH": str(CHAT_CONTEXT_LENGTH)}
+SHARED_ENV = {
+    "SOTTOVOCE_LLM__CONTEXT_LENGTH": str(CHAT_CONTEXT_LENGTH),
+    # Voice matching with a budget of one candidate: a (poor) voice in seconds.
+    "SOTTOVOCE_VOICES__MATCH_EVALUATIONS": "1",
+}
 
 LIMITS_ENV = {
     "SOTTOVOCE_LIMITS__MAX_JSON_BYTES": "1024",
     "SOTTOVOCE_STT__MAX_UPLOAD_BYTES": "100000",
     "SOTTOVOCE_STT__MAX_AUDIO_SECONDS": "1",
+    "SOTTOVOCE_TTS__SOCKET_IDLE_SECONDS": "1",
+    "SOTTOVOCE_TTS__MAX_SOCKET_CONTEXTS": "2",
+    "SOTTOVOCE_TTS__MAX_SOCKET_MESSAGE_BYTES": "2048",
 }
 
 
@@ -145,7 +153,8 @@ def server(backend: str, request: pytest.FixtureRequest) -> RunningServer:
 
 @pytest.fixture(scope="session")
 def limits_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    """A server with small limits: JSON bodies of 1 KB, uploads of 100 kB, 1 s of audio."""
+    """A server with small limits: JSON bodies of 1 KB, uploads of 100 kB, 1 s of audio; TTS
+    sockets idle for 1 s at most, with 2 contexts and messages of 2 KB."""
     small = RunningServer(tmp_path_factory.mktemp("limits-server"), env=LIMITS_ENV)
     yield small
     small.stop()

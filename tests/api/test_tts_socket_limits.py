@@ -1,5 +1,5 @@
-"""The TTS sockets' configurable limits, on a server of their own (idle after 1 s, at most 2
-contexts): each closes the socket with the vendor's error and a clean code, and under ZDR the
+"""The TTS sockets' configurable limits, on the server with small limits (idle after 1 s, at
+most 2 contexts): each closes the socket with the vendor's error and a clean code, and under ZDR the
 text that was waiting leaves nothing but usage records."""
 
 from __future__ import annotations
@@ -13,21 +13,14 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from tests.api.tts_sockets import sockets_of, utterances_of, wait_sockets
-from tests.conftest import ServerFactory
 from tests.harness import Creds, RunningServer
 
 PCM = {"container": "raw", "encoding": "pcm_s16le", "sample_rate": 16000}
 
 
 @pytest.fixture(scope="module")
-def server(start_server: ServerFactory) -> RunningServer:
-    return start_server(
-        env={
-            "SOTTOVOCE_TTS__SOCKET_IDLE_SECONDS": "1",
-            "SOTTOVOCE_TTS__MAX_SOCKET_CONTEXTS": "2",
-            "SOTTOVOCE_TTS__MAX_SOCKET_MESSAGE_BYTES": "2048",
-        }
-    )
+def server(limits_server: RunningServer) -> RunningServer:
+    return limits_server
 
 
 def cartesia(server: RunningServer, creds: Creds) -> ClientConnection:

@@ -8,14 +8,8 @@ import httpx
 import pytest
 from cartesia import Cartesia, PermissionDeniedError
 
-from tests.conftest import ServerFactory
 from tests.harness import Creds, RunningServer
 from tests.spoken import encode, speak
-
-
-@pytest.fixture(scope="module")
-def server(start_server: ServerFactory) -> RunningServer:
-    return start_server(env={"SOTTOVOCE_VOICES__MATCH_EVALUATIONS": "1"})
 
 
 def client(server: RunningServer, creds: Creds) -> Cartesia:

@@ -18,19 +18,12 @@ from elevenlabs.core.api_error import ApiError
 from sottovoce.audit.markers import audio_marker_pcm
 from tests.api.test_tts_roundtrip import word_edits, words
 from tests.api.tts_audio import decode, heard
-from tests.conftest import ServerFactory
 from tests.harness import Creds, RunningServer
 from tests.spoken import Clip, encode, speak
 
 SAID = "Please bring the yellow basket."
 PREVIEW = "gv_WzAuMDUsIFswLjI1LCAwLjI1LCAwLjI1LCAwLjI1XSwgMS4wXQ=="
 """A designed voice's preview id (a female blend at normal pace)."""
-
-
-@pytest.fixture(scope="module")
-def server(start_server: ServerFactory) -> RunningServer:
-    """Matching with a budget of one candidate: a (poor) voice in seconds, for the tests."""
-    return start_server(env={"SOTTOVOCE_VOICES__MATCH_EVALUATIONS": "1"})
 
 
 @pytest.fixture
