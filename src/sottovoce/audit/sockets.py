@@ -6,6 +6,7 @@ means the utterance is over). :func:`socket_cases` then sends canaries down ever
 sockets share: success, a malformed message, a binary frame, an oversized message, an unknown
 voice, a drop of the TCP connection mid-utterance, and a cancel (or, where the vendor has
 none, an utterance left waiting until the socket's inactivity timeout closes it).
+:func:`live_stt_cases` does the same for the live transcription sockets that take raw audio.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sottovoce.audit.probe import Case, ProbeClient, long_text
+from sottovoce.audit.markers import audio_marker_pcm
+from sottovoce.audit.probe import Case, ProbeClient, long_text, marked_wav
 
 Message = dict[str, Any]
 
@@ -183,6 +185,44 @@ def socket_cases(client: ProbeClient, probe: str, dialect: SocketDialect) -> Non
         p.send(dialect.cancel or [])
 
     run(cancelled, cancel)
+
+
+def live_stt_cases(
+    client: ProbeClient,
+    probe: str,
+    url: str,
+    headers: dict[str, str],
+    finish: tuple[str, list[Message]],
+    more_paths: Sequence[tuple[str, str]] = (),
+) -> None:
+    """A live transcription socket's paths: audio carrying the marker (as raw samples and in a
+    marked WAV) then the vendor's ``finish`` messages (named by the path they make), the same
+    audio dropped mid-stream, and an unknown message carrying the marker. ``more_paths`` are
+    (path, query) pairs that finish the same way on a URL with ``query`` appended (another
+    model, say). Each case reads until the server closes."""
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    finished, messages = finish
+    paths = [(finished, ""), ("abrupt_disconnect", ""), ("bad_message", ""), *more_paths]
+    for path, query in paths:
+        case = client.marker(probe, path)
+        with (
+            connect(url + query, additional_headers=headers, open_timeout=30) as ws,
+            contextlib.suppress(ConnectionClosed, TimeoutError),
+        ):
+            case.status = 101
+            if path == "bad_message":
+                ws.send(json.dumps({"type": case.marker}))
+            else:
+                ws.send(audio_marker_pcm(case.marker) + marked_wav(case.marker))
+                if path == "abrupt_disconnect":
+                    drop(ws)
+                    continue
+                for message in messages:
+                    ws.send(json.dumps(message))
+            while True:
+                ws.recv(timeout=120)
 
 
 IDLE_QUERY = {"inactivity_timeout": "1"}

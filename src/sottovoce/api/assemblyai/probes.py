@@ -3,16 +3,11 @@ the v3 socket, on their success and failure paths."""
 
 from __future__ import annotations
 
-import contextlib
-import json
 import time
 from typing import Any
 
-from websockets.exceptions import ConnectionClosed
-
-from sottovoce.audit.markers import audio_marker_pcm
 from sottovoce.audit.probe import Case, Probe, ProbeClient, marked_wav, sampled_wav
-from sottovoce.audit.sockets import drop
+from sottovoce.audit.sockets import live_stt_cases
 
 
 def _upload(client: ProbeClient, case: Case, audio: bytes) -> str:
@@ -58,28 +53,10 @@ def _async(client: ProbeClient) -> None:
 def _streaming(client: ProbeClient) -> None:
     """Audio carrying the marker, a forced end of turn, then Terminate or a dropped connection;
     an unknown message carrying the marker."""
-    from websockets.sync.client import connect
-
+    end = [{"type": "ForceEndpoint"}, {"type": "Terminate"}]
+    url = f"{client.ws_url}/v3/ws?sample_rate=16000&encoding=pcm_s16le"
     headers = {"Authorization": client.api_key}
-    for path in ("terminate", "abrupt_disconnect", "bad_message"):
-        case = client.marker("stt.assemblyai_socket", path)
-        url = f"{client.ws_url}/v3/ws?sample_rate=16000&encoding=pcm_s16le"
-        with (
-            connect(url, additional_headers=headers, open_timeout=30) as ws,
-            contextlib.suppress(ConnectionClosed, TimeoutError),
-        ):
-            case.status = 101
-            if path == "bad_message":
-                ws.send(json.dumps({"type": case.marker}))
-            else:
-                ws.send(audio_marker_pcm(case.marker) + marked_wav(case.marker))
-                if path == "abrupt_disconnect":
-                    drop(ws)
-                    continue
-                ws.send(json.dumps({"type": "ForceEndpoint"}))
-                ws.send(json.dumps({"type": "Terminate"}))
-            while True:
-                ws.recv(timeout=120)
+    live_stt_cases(client, "stt.assemblyai_socket", url, headers, ("terminate", end))
 
 
 PROBES = (

@@ -19,7 +19,7 @@ from sottovoce.audit.probe import (
     ProbeClient,
     marked_wav,
 )
-from sottovoce.audit.sockets import DEEPGRAM, drop, socket_cases
+from sottovoce.audit.sockets import DEEPGRAM, live_stt_cases, socket_cases
 
 RAW = {"encoding": "linear16", "sample_rate": "16000"}
 
@@ -112,34 +112,16 @@ def _listen(client: ProbeClient) -> None:
 def _listen_socket(client: ProbeClient) -> None:
     """Live transcription: audio carrying the marker, a Finalize, then the end (CloseStream, or
     a dropped connection); an unknown message carrying the marker; upstream too."""
-    from websockets.sync.client import connect
-
-    headers = {"Authorization": f"Token {client.api_key}"}
-    paths = [("close_stream", ""), ("abrupt_disconnect", ""), ("bad_message", "")]
+    upstream: list[tuple[str, str]] = []
     if client.upstream:
-        paths += [
+        upstream = [
             ("upstream", f"&model={AUDIT_UPSTREAM}/{UPSTREAM_STT}"),
             ("upstream_error", f"&model={AUDIT_DEAD_UPSTREAM}/{UPSTREAM_STT}"),
         ]
-    for path, model in paths:
-        case = client.marker("stt.deepgram_socket", path)
-        url = f"{client.ws_url}/v1/listen?encoding=linear16&sample_rate=16000{model}"
-        with (
-            connect(url, additional_headers=headers, open_timeout=30) as ws,
-            contextlib.suppress(ConnectionClosed, TimeoutError),
-        ):
-            case.status = 101
-            if path == "bad_message":
-                ws.send(json.dumps({"type": case.marker}))
-            else:
-                ws.send(audio_marker_pcm(case.marker) + marked_wav(case.marker))
-                if path == "abrupt_disconnect":
-                    drop(ws)
-                    continue
-                ws.send(json.dumps({"type": "Finalize"}))
-                ws.send(json.dumps({"type": "CloseStream"}))
-            while True:
-                ws.recv(timeout=120)
+    end = [{"type": "Finalize"}, {"type": "CloseStream"}]
+    url = f"{client.ws_url}/v1/listen?encoding=linear16&sample_rate=16000"
+    headers = {"Authorization": f"Token {client.api_key}"}
+    live_stt_cases(client, "stt.deepgram_socket", url, headers, ("close_stream", end), upstream)
 
 
 PROBES = (
