@@ -301,6 +301,9 @@ class Settings(BaseSettings):
     """Master key wrapping the workspace keys (32+ characters); default: a key file."""
     keystore_dir: Path | None = None
     """Where wrapped keys live (default ``DATA_DIR/keystore``); keep it out of data backups."""
+    keystore_url: str | None = None
+    """SQLAlchemy URL of the key store's own database (PostgreSQL, for replicas that share
+    it); default: a SQLite file in ``keystore_dir``. Needs ``master_key``."""
     backup_dir: Path | None = None
     """Where ``backup create`` writes (default ``DATA_DIR/backups``)."""
     retention: RetentionSettings = RetentionSettings()
@@ -324,6 +327,12 @@ class Settings(BaseSettings):
         return self.keystore_dir or self.data_dir / "keystore"
 
     @property
+    def resolved_keystore_url(self) -> str:
+        if self.keystore_url:
+            return self.keystore_url
+        return f"sqlite:///{(self.resolved_keystore_dir / 'keys.db').resolve()}"
+
+    @property
     def resolved_backup_dir(self) -> Path:
         return self.backup_dir or self.data_dir / "backups"
 
@@ -335,6 +344,12 @@ class Settings(BaseSettings):
         if url.startswith("sqlite") and (":memory:" in url or url.rstrip("/") == "sqlite:"):
             # Each connection would see its own empty database, and it cannot be audited.
             raise ValueError("database_url must name a database file, not an in-memory one")
+        if self.keystore_url is not None:
+            if self.master_key is None:
+                # A key file is one machine's: replicas sharing a key store share the master key.
+                raise ValueError("keystore_url needs master_key (the replicas' shared key)")
+            if self.keystore_url == url:
+                raise ValueError("keystore_url must not be the data's database: backups hold it")
         # The temporary directory is shared and swept by other programs: not a home for data.
         if self.data_dir.resolve() == Path(tempfile.gettempdir()).resolve():
             raise ValueError("data_dir must not be the temporary directory itself")

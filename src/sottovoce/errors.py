@@ -142,6 +142,11 @@ class Unauthorized(SottovoceError):
     default_message = "A valid API key is required."
 
 
+class WorkspaceGone(Unauthorized):
+    code = "workspace_deleted"
+    default_message = "The workspace was deleted."
+
+
 class Forbidden(SottovoceError):
     status = 403
     code = "forbidden"

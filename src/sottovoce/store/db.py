@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -79,7 +80,8 @@ class Store:
             master = derive_master_key(settings.master_key.get_secret_value())
         else:
             master = load_or_create_key_file(keystore_dir / "master.key")
-        return cls(settings.resolved_database_url, KeyStore(keystore_dir / "keys.db", master))
+        keystore = KeyStore(settings.resolved_keystore_url, master)
+        return cls(settings.resolved_database_url, keystore)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -101,6 +103,25 @@ class Store:
             with self.engine.connect() as connection:
                 connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
         self.keystore.checkpoint()
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[bool]:
+        """Whether this process holds ``name`` for the block, against every other process on
+        the same PostgreSQL database (a session advisory lock, never waited for). On SQLite,
+        one writer at a time is the database's own rule: always True."""
+        if self.is_sqlite:
+            yield True
+            return
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        with self.engine.connect() as c:
+            held = bool(c.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}))
+            c.commit()
+            try:
+                yield held
+            finally:
+                if held:
+                    c.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                    c.commit()
 
     def vacuum(self) -> None:
         """Reclaim the space of deleted rows (and on PostgreSQL, rewrite out dead tuples)."""

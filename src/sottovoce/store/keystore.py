@@ -2,7 +2,8 @@
 
 Content in the database is sealed with a per-item key; item keys are wrapped by a per-workspace
 key, and workspace keys by the master key. Only the key store holds wrapped keys, in its own
-SQLite file (by default ``DATA_DIR/keystore/keys.db``) that database backups never contain.
+database that database backups never contain: a SQLite file (by default
+``DATA_DIR/keystore/keys.db``), or a PostgreSQL database of its own that replicas share.
 Destroying a key (deleting an item or a workspace) makes every copy of the content it sealed,
 in the live database and in every backup, old or new, unreadable: crypto-shredding.
 """
@@ -28,6 +29,7 @@ from sqlalchemy import (
     text,
 )
 
+from sottovoce.errors import WorkspaceGone
 from sottovoce.store.encryption import new_key, open_sealed, seal
 from sottovoce.store.ids import now_ms
 
@@ -66,12 +68,19 @@ def _pragmas(dbapi_connection: object, _record: object) -> None:
 
 
 class KeyStore:
-    def __init__(self, path: Path, master_key: bytes) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.path = path
+    def __init__(self, url: str, master_key: bytes) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        self.path: Path | None = Path(url.split("///", 1)[-1]) if self.is_sqlite else None
+        """The SQLite file (None on PostgreSQL)."""
         self._master = master_key
-        self._engine = create_engine(f"sqlite:///{path}", connect_args={"check_same_thread": False})
-        event.listen(self._engine, "connect", _pragmas)
+        if self.is_sqlite:
+            assert self.path is not None
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self._engine = create_engine(url, connect_args={"check_same_thread": False})
+            event.listen(self._engine, "connect", _pragmas)
+        else:
+            self._engine = create_engine(url, pool_pre_ping=True)
         _metadata.create_all(self._engine)
         self._workspace_cache: dict[str, bytes] = {}
         self._lock = threading.Lock()
@@ -110,6 +119,16 @@ class KeyStore:
         assert workspace_key is not None
         key = new_key()
         with self._engine.begin() as c:
+            # The workspace key may be cached here after another process or replica destroyed
+            # it: nothing new is ever sealed for a deleted workspace.
+            if c.scalar(
+                select(deleted_workspaces.c.workspace_id).where(
+                    deleted_workspaces.c.workspace_id == workspace_id
+                )
+            ):
+                with self._lock:
+                    self._workspace_cache.pop(workspace_id, None)
+                raise WorkspaceGone()
             c.execute(
                 insert(item_keys).values(
                     item_id=item_id,
@@ -173,8 +192,9 @@ class KeyStore:
             return list(c.scalars(select(deleted_workspaces.c.workspace_id)))
 
     def checkpoint(self) -> None:
-        with self._engine.connect() as c:
-            c.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        if self.is_sqlite:
+            with self._engine.connect() as c:
+                c.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
 
     def close(self) -> None:
         self._engine.dispose()

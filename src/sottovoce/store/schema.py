@@ -234,3 +234,13 @@ class SignedUrlRow(Base):
     key_id: Mapped[str] = mapped_column(String(40))
     agent_id: Mapped[str] = mapped_column(String(40))
     expires_at_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class ScheduledRunRow(Base):
+    """When a periodic task (the retention sweep) last ran: replicas sharing the database claim
+    a run here, so it happens once per interval across all of them."""
+
+    __tablename__ = "scheduled_runs"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_run_ms: Mapped[int] = mapped_column(BigInteger)

@@ -1,8 +1,11 @@
 """The retention sweeper: expired history and conversations, expired backups and signed URLs,
 rows whose keys are gone.
 
-It runs inside the server every ``retention.sweep_interval_s``; ``run_once`` takes its time
-from an injectable clock, so tests drive it without sleeping.
+It runs inside the server every ``retention.sweep_interval_s``: once per interval across all
+the replicas that share a database (each asks on its own timer; one claims the run in the
+database, :mod:`sottovoce.store.scheduled_runs`, and on PostgreSQL holds an advisory lock while
+it sweeps). ``run_once`` and ``run_if_due`` take their time from an injectable clock, so tests
+drive them without sleeping.
 """
 
 from __future__ import annotations
@@ -15,12 +18,20 @@ import anyio
 
 from sottovoce.config import Settings
 from sottovoce.privacy.logging import error_fields, log_event
-from sottovoce.store import backups, conversations, history, signed_urls, workspaces
+from sottovoce.store import (
+    backups,
+    conversations,
+    history,
+    scheduled_runs,
+    signed_urls,
+    workspaces,
+)
 from sottovoce.store.backups import DAY_MS
 from sottovoce.store.db import Store
 from sottovoce.store.ids import now_ms
 
 log = logging.getLogger("sottovoce.sweeper")
+SWEEP = "retention-sweep"
 Clock = Callable[[], int]
 """Milliseconds since the epoch."""
 
@@ -61,10 +72,24 @@ class RetentionSweeper:
             self.store.vacuum()
         return SweepReport(expired, purged, len(pruned), ended)
 
+    def run_if_due(self) -> SweepReport | None:
+        """Sweep if no replica of this database has swept within the interval (None: not due,
+        or another replica is sweeping right now)."""
+        interval_ms = int(self.settings.retention.sweep_interval_s * 1000)
+        with self.store.exclusive(SWEEP) as mine:
+            if not mine:
+                return None
+            with self.store.session() as session:
+                due = scheduled_runs.claim(session, SWEEP, self.clock(), interval_ms)
+            return self.run_once() if due else None
+
     async def run_forever(self) -> None:
         while True:
             try:
-                report = await anyio.to_thread.run_sync(self.run_once)
+                report = await anyio.to_thread.run_sync(self.run_if_due)
+                if report is None:
+                    await anyio.sleep(self.settings.retention.sweep_interval_s)
+                    continue
                 log_event(
                     log,
                     "retention.sweep",
