@@ -77,6 +77,7 @@ def create_app(
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(sweeper.run_forever)
                 tasks.start_soon(jobs.run_forever)
+                tasks.start_soon(services.watch_sessions)
                 yield
                 tasks.cancel_scope.cancel()
         finally:

@@ -30,6 +30,13 @@ class ServerSettings(BaseModel):
     """Address to listen on."""
     port: int = Field(default=8000, ge=0, le=65535)
     """TCP port (0 picks a free one)."""
+    session_recheck_s: float = Field(default=0.5, gt=0, le=60)
+    """How often the keys and workspaces of open sockets are re-read from the database, so a
+    revoked key, a deleted or restricted workspace, or a retention switch (made by any replica or
+    the command line) closes them within about this long."""
+    revoked_close_grace_s: float = Field(default=0.5, ge=0, le=10)
+    """How long a revoked socket's own handler has to close it with its vendor's error message
+    before the server closes it itself (1008, with the error's code as the reason)."""
 
 
 class LimitSettings(BaseModel):

@@ -18,6 +18,7 @@ own vocabulary (a socket's message type, a gRPC code) maps them by class.
     │   ├── ChunkTooLarge               413 chunk_size_exceeded
     │   └── MessageTooLarge             413 message_too_large
     ├── Unauthorized                    401 unauthorized
+    │   └── SessionRevoked              401 session_revoked (a socket's key or workspace changed)
     ├── Forbidden                       403 forbidden
     │   └── AdminRequired               403 admin_required
     ├── NotFound                        404 not_found
@@ -140,6 +141,14 @@ class Unauthorized(SottovoceError):
     status = 401
     code = "unauthorized"
     default_message = "A valid API key is required."
+
+
+class SessionRevoked(Unauthorized):
+    """An open session's key was revoked, or its workspace deleted, restricted or its retention
+    settings changed: the session is closed (the client may reconnect with a valid key)."""
+
+    code = "session_revoked"
+    default_message = "The session's key or workspace changed; the session was closed."
 
 
 class Forbidden(SottovoceError):

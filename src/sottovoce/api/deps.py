@@ -16,6 +16,7 @@ from fastapi import Depends, Query, Request, WebSocket, WebSocketDisconnect
 from starlette.requests import HTTPConnection
 
 from sottovoce.api.keys import Found, KeySource
+from sottovoce.api.socket_guard import guard_of
 from sottovoce.api.surface import Mounted
 from sottovoce.errors import Unauthorized
 from sottovoce.privacy.eligibility import Product
@@ -73,7 +74,12 @@ def context_for(
     meter.workspace_id = workspace.id
     meter.key_id = key.id
     meter.product = product
-    return RequestContext(services, workspace=workspace, key=key, product=product, usage=meter)
+    ctx = RequestContext(services, workspace=workspace, key=key, product=product, usage=meter)
+    watch = guard_of(connection.scope)
+    if watch is not None:
+        # A socket lives on: its key and workspace are re-checked until it closes.
+        watch(ctx.lease)
+    return ctx
 
 
 async def authenticate_by_key(connection: HTTPConnection, product: Product) -> RequestContext:

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from sottovoce.api.admin.metrics import Metrics
 from sottovoce.api.deps import METER, route_product
 from sottovoce.api.errors import BODY_TOO_LARGE, error_body
+from sottovoce.api.socket_guard import GUARD, SocketGuard
 from sottovoce.api.surface import Mounted
 from sottovoce.errors import PayloadTooLarge, SottovoceError
 from sottovoce.privacy.logging import error_fields, log_event, request_id_var
@@ -137,7 +138,19 @@ class RequestLifecycle:
             # then, so the request is still metered against its product.
             received = declared
         try:
-            await self.app(scope, receive_limited, send_tracked)
+            if scope["type"] == "websocket":
+                # Its session's revocation reaches the socket through its guard.
+                server = self.services.settings.server
+                guard = SocketGuard(
+                    receive_limited,
+                    send_tracked,
+                    self.services.sessions,
+                    server.revoked_close_grace_s,
+                )
+                scope[GUARD] = guard
+                await guard.serve(self.app, scope)
+            else:
+                await self.app(scope, receive_limited, send_tracked)
         except Exception as exc:  # the last resort: nothing of the request reaches the log
             log_event(log, "request_failed", logging.ERROR, **error_fields(exc))
             if scope["type"] == "http" and state["status"] is None:

@@ -245,5 +245,11 @@ async def realtime(websocket: WebSocket) -> None:
     except (RuntimeError, OSError):
         # The client vanished while we were answering: nothing more can be sent.
         ctx.usage.cancelled = True
+    except SottovoceError as exc:
+        # Raised by a read: the session's key or workspace changed under it.
+        ctx.usage.error_code = exc.code
+        with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
+            await websocket.send_json(error_message(exc))
+            await websocket.close(code=1008)
     finally:
         await session.finish()

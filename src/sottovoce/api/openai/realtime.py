@@ -41,6 +41,7 @@ from sottovoce.errors import (
     InvalidJson,
     InvalidRequest,
     MessageTooLarge,
+    SessionRevoked,
     SottovoceError,
     UnexpectedBinaryFrame,
 )
@@ -49,7 +50,7 @@ from sottovoce.privacy.sensitive import Sensitive
 from sottovoce.services.agent import Conversation
 
 router = APIRouter(tags=["OpenAI: realtime"])
-FATAL = (MessageTooLarge, InactivityTimeout)
+FATAL = (MessageTooLarge, InactivityTimeout, SessionRevoked)
 """Errors that end the session (the others are reported and the session goes on)."""
 
 
