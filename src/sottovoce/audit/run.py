@@ -13,8 +13,10 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 
+from sottovoce import __version__
 from sottovoce.audit.probe import Case, Probe, ProbeClient
 from sottovoce.audit.search import Finding, search
 from sottovoce.audit.server import Target
@@ -44,6 +46,15 @@ class AuditReport:
     control_found: int
     places_searched: int
     problems: list[str]
+    version: str = __version__
+    """The sottovoce that ran the audit."""
+    settings_fingerprint: str | None = None
+    """A hash of the audited settings, secrets masked (:mod:`sottovoce.audit.signing`)."""
+    probes: list[str] = field(default_factory=list)
+    places: list[str] = field(default_factory=list)
+    """Every place searched: files, captured streams, decrypted history items and voices."""
+    started_at: str = ""
+    finished_at: str = ""
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -97,6 +108,7 @@ def audit(
     target: Target, probes: list[Probe], tick: Callable[[str], None] = lambda _name: None
 ) -> AuditReport:
     """Run the probes under ZDR and as the negative control, then search every place."""
+    started_at = _now()
     with (
         scratch_workspace(target.store, zdr=True) as (zdr_id, zdr_key),
         scratch_workspace(target.store, zdr=False) as (control_id, control_key),
@@ -111,14 +123,22 @@ def audit(
             [c.marker for c in cases if not c.audio],
             [c.marker for c in cases if c.audio],
         )
-        places_searched = sum(1 for _ in target.places.contents())
-    report = _report(zdr_cases, control_cases, findings, places_searched)
+        places = [name for name, _ in target.places.contents()]
+    report = _report(zdr_cases, control_cases, findings, len(places))
+    report.probes = [p.name for p in probes]
+    report.places = places
+    report.started_at = started_at
     for private in target.private_dirs:
         spilled = sorted(str(p.relative_to(private)) for p in private.rglob("*"))
         if spilled:
             report.problems.append(f"the server wrote files in {private}: {', '.join(spilled)}")
             report.ok = False
+    report.finished_at = _now()
     return report
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _report(
