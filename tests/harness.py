@@ -77,6 +77,8 @@ class RunningServer:
                 "SOTTOVOCE_ENGINES__PRELOAD": "false",
                 "SOTTOVOCE_LOG_LEVEL": "DEBUG",
                 "SOTTOVOCE_LOG_FILE": str(self.log_dir / "server.log"),
+                # A test server stops at once: what a drain would wait for is over by then.
+                "SOTTOVOCE_SERVER__DRAIN_GRACE_S": "2",
                 "TMPDIR": str(self.tmp_dir),
                 "HF_HUB_OFFLINE": "1",
                 "PYTHONUNBUFFERED": "1",

@@ -87,6 +87,7 @@ def serve(host: str | None, port: int | None) -> None:
     from sottovoce.app import create_app
     from sottovoce.privacy.logging import configure_logging
     from sottovoce.privacy.process import disable_core_dumps
+    from sottovoce.serving import DrainingServer
 
     settings = load_settings()
     server = settings.server.model_copy(
@@ -95,8 +96,9 @@ def serve(host: str | None, port: int | None) -> None:
     settings = settings.model_copy(update={"server": server})
     disable_core_dumps()
     configure_logging(settings.log_level, log_file=settings.log_file)
+    app = create_app(settings)
     config = uvicorn.Config(
-        create_app(settings),
+        app,
         host=server.host,
         port=server.port,
         log_config=None,
@@ -106,7 +108,7 @@ def serve(host: str | None, port: int | None) -> None:
         ws="websockets-sansio",
         lifespan="on",
     )
-    uvicorn.Server(config).run()
+    DrainingServer(config, app.state.drain).run()
 
 
 @main.group()

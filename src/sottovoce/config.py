@@ -34,6 +34,10 @@ class ServerSettings(BaseModel):
     """How often the keys and workspaces of open sockets are re-read from the database, so a
     revoked key, a deleted or restricted workspace, or a retention switch (made by any replica or
     the command line) closes them within about this long."""
+    drain_grace_s: float = Field(default=20.0, ge=0, le=3600)
+    """On SIGTERM the server drains: new requests and sockets are refused (503, 1001) and
+    ``/readyz`` answers 503, while requests and sockets in flight have this long to finish; the
+    sockets still open then are closed as "going away" (1001) and the server exits."""
     revoked_close_grace_s: float = Field(default=0.5, ge=0, le=10)
     """How long a revoked socket's own handler has to close it with its vendor's error message
     before the server closes it itself (1008, with the error's code as the reason)."""

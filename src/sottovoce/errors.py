@@ -38,6 +38,7 @@ own vocabulary (a socket's message type, a gRPC code) maps them by class.
     │   └── SaveRefusedUnderZdr         403 save_refused_under_zdr
     ├── EngineFailed                    500 engine_error
     ├── EngineUnavailable               503 engine_unavailable
+    ├── ServerDraining                  503 server_draining (shutting down; retry elsewhere)
     ├── UpstreamFailed                  502 upstream_error
     ├── UpstreamTimeout                 504 upstream_timeout
     └── RetentionViolation              500 retention_violation (a bug, refused loudly)
@@ -257,6 +258,15 @@ class EngineUnavailable(SottovoceError):
     status = 503
     code = "engine_unavailable"
     default_message = "The engine for this model is not available."
+
+
+class ServerDraining(SottovoceError):
+    """The server is shutting down: new work is refused, and sockets still open when its grace
+    period ends are closed as "going away" (1001). Another replica will serve a retry."""
+
+    status = 503
+    code = "server_draining"
+    default_message = "The server is shutting down; retry the request."
 
 
 class UpstreamFailed(SottovoceError):

@@ -14,6 +14,9 @@ workspace deleted, restricted, or its retention settings switched):
 - a handler that has not closed within ``server.revoked_close_grace_s`` (busy in an engine) has
   its socket closed by the guard itself, 1008 with the error's code as the reason; what it sends
   afterwards is dropped and its reads see the client gone.
+
+A server that drains (:mod:`sottovoce.api.drain`) ends its remaining sockets the same way, with
+:class:`~sottovoce.errors.ServerDraining` and the "going away" close code, 1001.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from contextlib import ExitStack
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sottovoce.errors import SessionRevoked
+from sottovoce.errors import SottovoceError
 from sottovoce.services.sessions import Lease, OpenSessions
 
 GUARD = "sottovoce.socket_guard"
@@ -34,7 +37,7 @@ _GONE: Message = {"type": "websocket.disconnect", "code": POLICY_VIOLATION}
 
 
 class SocketGuard:
-    """One WebSocket's ASGI channel and its session's lease."""
+    """One WebSocket's ASGI channel, its session's lease, and how the server ends it."""
 
     def __init__(
         self, receive: Receive, send: Send, sessions: OpenSessions, grace_s: float
@@ -46,12 +49,19 @@ class SocketGuard:
         self._lease: Lease | None = None
         self._holding = ExitStack()
         self._reading: set[anyio.CancelScope] = set()
-        self._revoked = anyio.Event()
+        self._ending: tuple[SottovoceError, int] | None = None
+        """Why the server ends this socket, and the close code its fallback close uses."""
+        self._ended = anyio.Event()
         self._told = False
         """The handler was handed the error: what it sends now is its answer to it."""
         self._closed = False
         """A close frame went out (the handler's or ours)."""
         self._lock = anyio.Lock()
+
+    @property
+    def ended_by(self) -> SottovoceError | None:
+        """Why the server ended this socket, if it did."""
+        return self._ending[0] if self._ending is not None else None
 
     def watch(self, lease: Lease) -> None:
         """The socket is authenticated: keep its lease checked while it lives."""
@@ -59,12 +69,17 @@ class SocketGuard:
             return
         self._lease = lease
         self._holding.enter_context(self._sessions.holding(lease))
-        lease.on_revoke(self._on_revoke)
+        lease.on_revoke(lambda error: self.end(error, POLICY_VIOLATION))
 
-    def _on_revoke(self, _error: SessionRevoked) -> None:
+    def end(self, error: SottovoceError, code: int) -> None:
+        """The server ends this socket (once): its handler is told ``error``, or else the
+        socket is closed with ``code`` after the grace period."""
+        if self._ending is not None or self._closed:
+            return
+        self._ending = (error, code)
         for scope in self._reading:
             scope.cancel()
-        self._revoked.set()
+        self._ended.set()
 
     async def serve(self, app: ASGIApp, scope: Scope) -> None:
         """Run the socket's handler over the guarded channel."""
@@ -82,8 +97,7 @@ class SocketGuard:
             raise failure
 
     async def receive(self) -> Message:
-        lease = self._lease
-        if lease is None or not lease.revoked:
+        if self._ending is None:
             with anyio.CancelScope() as reading:
                 self._reading.add(reading)
                 try:
@@ -93,41 +107,37 @@ class SocketGuard:
         return self._tell()
 
     def _tell(self) -> Message:
-        """The handler learns of the revocation: raised once, then the client is gone."""
-        lease = self._lease
-        if lease is None or lease.error is None or self._told:
+        """The handler learns why its socket ends: raised once, then the client is gone."""
+        if self._ending is None or self._told or self._closed:
             return _GONE
         self._told = True
-        raise lease.error
+        raise self._ending[0]
 
     async def send(self, message: Message) -> None:
-        revoked = self._lease is not None and self._lease.revoked
-        if revoked and self._closed:
+        ending = self._ending is not None
+        if ending and self._closed:
             return
-        if revoked and not self._told and message["type"] == "websocket.send":
+        if ending and not self._told and message["type"] == "websocket.send":
             return
         async with self._lock:
-            if self._closed and revoked:
+            if self._closed and self._ending is not None:
                 return
             if message["type"] == "websocket.close":
                 self._closed = True
             await self._send(message)
 
     async def _enforce(self) -> None:
-        await self._revoked.wait()
+        await self._ended.wait()
         await anyio.sleep(self._grace_s)
-        lease = self._lease
         async with self._lock:
-            if self._closed or lease is None or lease.error is None:
+            if self._closed or self._ending is None:
                 return
             self._closed = True
-            reason = lease.error.code
+            error, code = self._ending
             # Its sends are dropped from now on and its reads see the client gone.
             for scope in self._reading:
                 scope.cancel()
-            await self._send(
-                {"type": "websocket.close", "code": POLICY_VIOLATION, "reason": reason}
-            )
+            await self._send({"type": "websocket.close", "code": code, "reason": error.code})
 
 
 def guard_of(scope: Scope) -> Callable[[Lease], None] | None:

@@ -41,6 +41,7 @@ _CLOSE_CODES: tuple[tuple[type[SottovoceError], int], ...] = (
     (errors.UpstreamFailed, 1011),
     (errors.UpstreamTimeout, 1011),
     (errors.RetentionViolation, 1011),
+    (errors.ServerDraining, 1001),
 )
 POLICY_VIOLATION = 1008
 

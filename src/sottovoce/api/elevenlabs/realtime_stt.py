@@ -24,6 +24,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sottovoce.api import params
 from sottovoce.api.deps import authenticate_websocket, meter_of
 from sottovoce.api.elevenlabs.aliases import ALIASES
+from sottovoce.api.sockets import close_code
 from sottovoce.audio.pcm import PcmEncoding
 from sottovoce.engines.base import StreamOptions
 from sottovoce.errors import (
@@ -246,10 +247,10 @@ async def realtime(websocket: WebSocket) -> None:
         # The client vanished while we were answering: nothing more can be sent.
         ctx.usage.cancelled = True
     except SottovoceError as exc:
-        # Raised by a read: the session's key or workspace changed under it.
+        # Raised by a read: the session's key or workspace changed, or the server drains.
         ctx.usage.error_code = exc.code
         with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
             await websocket.send_json(error_message(exc))
-            await websocket.close(code=1008)
+            await websocket.close(code=close_code(exc))
     finally:
         await session.finish()

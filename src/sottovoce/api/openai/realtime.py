@@ -41,6 +41,7 @@ from sottovoce.errors import (
     InvalidJson,
     InvalidRequest,
     MessageTooLarge,
+    ServerDraining,
     SessionRevoked,
     SottovoceError,
     UnexpectedBinaryFrame,
@@ -50,7 +51,7 @@ from sottovoce.privacy.sensitive import Sensitive
 from sottovoce.services.agent import Conversation
 
 router = APIRouter(tags=["OpenAI: realtime"])
-FATAL = (MessageTooLarge, InactivityTimeout, SessionRevoked)
+FATAL = (MessageTooLarge, InactivityTimeout, SessionRevoked, ServerDraining)
 """Errors that end the session (the others are reported and the session goes on)."""
 
 
