@@ -25,6 +25,7 @@ from sottovoce.audit.probe import RouteKey
 from sottovoce.config import Settings
 from sottovoce.engines.registry import EngineRegistry, build_registry
 from sottovoce.privacy.logging import log_event
+from sottovoce.services.admission import Admission
 from sottovoce.services.context import Services
 from sottovoce.services.voice_matching import MatchingJobs
 from sottovoce.store.db import Store
@@ -106,6 +107,7 @@ def create_app(
     app.state.metrics = Metrics()
     app.state.readiness = readiness
     app.state.drain = drain
+    app.state.admission = Admission.from_settings(settings.limits)
     install_error_handlers(app)
     app.add_middleware(
         RequestLifecycle,

@@ -50,6 +50,18 @@ class LimitSettings(BaseModel):
     """Largest JSON body accepted (413 above it)."""
     max_page_size: int = Field(default=1000, gt=0)
     """Largest page a listing endpoint returns."""
+    max_concurrent_synthesis: int | None = Field(default=32, ge=1)
+    """Speech synthesis requests (TTS, dialogue, speech-to-speech) running at once on this
+    replica; more are refused with 429 and ``Retry-After`` (``None``: no limit)."""
+    max_concurrent_transcription: int | None = Field(default=16, ge=1)
+    """File transcription requests running at once on this replica (429 above)."""
+    max_concurrent_sessions: int | None = Field(default=32, ge=1)
+    """Sockets (live transcription, TTS sockets, conversations) open at once on this replica;
+    more are closed at once with 1013 "try again later"."""
+    workspace_max_concurrent_synthesis: int | None = Field(default=None, ge=1)
+    """The same limits for each workspace alone (``None``: only the replica's apply)."""
+    workspace_max_concurrent_transcription: int | None = Field(default=None, ge=1)
+    workspace_max_concurrent_sessions: int | None = Field(default=None, ge=1)
 
 
 class TtsSettings(BaseModel):

@@ -30,6 +30,7 @@ own vocabulary (a socket's message type, a gRPC code) maps them by class.
     │   └── VoiceNotReady               409 voice_not_ready
     ├── InactivityTimeout               408 inactivity_timeout
     ├── TooManyContexts                 429 too_many_contexts
+    ├── TooBusy                         429 too_many_concurrent_requests (Retry-After)
     ├── RetentionRefused                403 retention_refused (the policy will not serve it)
     │   ├── ZdrRequiresEnterprise       403 zdr_requires_enterprise
     │   ├── ZdrWithdrawn                403 zdr_withdrawn
@@ -38,7 +39,7 @@ own vocabulary (a socket's message type, a gRPC code) maps them by class.
     │   └── SaveRefusedUnderZdr         403 save_refused_under_zdr
     ├── EngineFailed                    500 engine_error
     ├── EngineUnavailable               503 engine_unavailable
-    ├── ServerDraining                  503 server_draining (shutting down; retry elsewhere)
+    ├── ServerDraining                  503 server_draining (shutting down; Retry-After)
     ├── UpstreamFailed                  502 upstream_error
     ├── UpstreamTimeout                 504 upstream_timeout
     └── RetentionViolation              500 retention_violation (a bug, refused loudly)
@@ -56,6 +57,8 @@ class SottovoceError(Exception):
     status: ClassVar[int] = 500
     code: ClassVar[str] = "internal_error"
     default_message: ClassVar[str] = "The server could not complete the request."
+    retry_after_s: ClassVar[int | None] = None
+    """Sent as ``Retry-After`` with the error: the caller may try again this much later."""
 
     def __init__(self, message: str | None = None, *, fields: Sequence[str] = ()) -> None:
         self.message = message or self.default_message
@@ -131,6 +134,16 @@ class TooManyContexts(SottovoceError):
     status = 429
     code = "too_many_contexts"
     default_message = "This socket already has as many open contexts as it may."
+
+
+class TooBusy(SottovoceError):
+    """A concurrency limit (this replica's, or the workspace's) is reached: refused at once,
+    never queued. The caller may retry after ``Retry-After`` seconds."""
+
+    status = 429
+    code = "too_many_concurrent_requests"
+    default_message = "Too many concurrent requests; retry shortly."
+    retry_after_s = 1
 
 
 class SessionTimeLimit(AudioTooLong):
@@ -267,6 +280,7 @@ class ServerDraining(SottovoceError):
     status = 503
     code = "server_draining"
     default_message = "The server is shutting down; retry the request."
+    retry_after_s = 1
 
 
 class UpstreamFailed(SottovoceError):

@@ -44,7 +44,8 @@ def error_body(scope: Any, exc: SottovoceError) -> dict[str, Any]:
 
 
 def render(scope: Any, exc: SottovoceError) -> JSONResponse:
-    return JSONResponse(error_body(scope, exc), status_code=exc.status)
+    headers = {"retry-after": str(exc.retry_after_s)} if exc.retry_after_s is not None else None
+    return JSONResponse(error_body(scope, exc), status_code=exc.status, headers=headers)
 
 
 def _field_names(errors: Sequence[Any]) -> list[str]:

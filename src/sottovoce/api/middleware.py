@@ -17,13 +17,14 @@ from starlette.datastructures import Headers, QueryParams
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sottovoce.api.admin.metrics import Metrics
-from sottovoce.api.deps import METER, route_product
+from sottovoce.api.deps import METER, TICKET, route_product
 from sottovoce.api.drain import EXEMPT_PATHS, GOING_AWAY, RETRY_AFTER_S, Drain
 from sottovoce.api.errors import BODY_TOO_LARGE, error_body
 from sottovoce.api.socket_guard import GUARD, SocketGuard
 from sottovoce.api.surface import Mounted, sottovoce_error
 from sottovoce.errors import PayloadTooLarge, ServerDraining, SottovoceError
 from sottovoce.privacy.logging import error_fields, log_event, request_id_var
+from sottovoce.services.admission import Ticket
 from sottovoce.services.context import Services
 from sottovoce.services.meter import UsageMeter
 from sottovoce.store.ids import new_request_id, now_ms
@@ -156,6 +157,9 @@ class RequestLifecycle:
                 elif state["status"] is not None and not state["complete"]:
                     state["disconnected"] = True
             finally:
+                ticket: Ticket | None = scope.get(TICKET)
+                if ticket is not None:
+                    ticket.release()
                 await self._finish(scope, meter, state, started)
                 request_id_var.reset(token)
 

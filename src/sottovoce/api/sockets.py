@@ -42,6 +42,7 @@ _CLOSE_CODES: tuple[tuple[type[SottovoceError], int], ...] = (
     (errors.UpstreamTimeout, 1011),
     (errors.RetentionViolation, 1011),
     (errors.ServerDraining, 1001),
+    (errors.TooBusy, 1013),
 )
 POLICY_VIOLATION = 1008
 

@@ -34,6 +34,7 @@ from sottovoce.errors import (
     InvalidRequest,
     SessionTimeLimit,
     SottovoceError,
+    TooBusy,
     Unauthorized,
     UpstreamFailed,
     UpstreamTimeout,
@@ -63,6 +64,7 @@ _MESSAGE_TYPES: tuple[tuple[type[SottovoceError], str], ...] = (
     (Unauthorized, "auth_error"),
     (ChunkTooLarge, "chunk_size_exceeded"),
     (SessionTimeLimit, "session_time_limit_exceeded"),
+    (TooBusy, "resource_exhausted"),
     (InvalidRequest, "input_error"),
     (EngineFailed, "transcriber_error"),
     (EngineUnavailable, "transcriber_error"),
@@ -221,7 +223,7 @@ async def realtime(websocket: WebSocket) -> None:
         # The client may already be gone (it hung up before sending its key).
         with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
             await websocket.send_json(error_message(exc))
-            await websocket.close(code=1008)
+            await websocket.close(code=close_code(exc))
         return
     socket = _Socket(websocket, session, config["include_timestamps"])
     started = session.started()
