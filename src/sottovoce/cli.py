@@ -87,7 +87,7 @@ def serve(host: str | None, port: int | None) -> None:
     from sottovoce.app import create_app
     from sottovoce.privacy.logging import configure_logging
     from sottovoce.privacy.process import disable_core_dumps
-    from sottovoce.serving import DrainingServer
+    from sottovoce.serving import DrainingServer, header_deadline_protocol
 
     settings = load_settings()
     server = settings.server.model_copy(
@@ -106,6 +106,7 @@ def serve(host: str | None, port: int | None) -> None:
         server_header=False,
         proxy_headers=False,
         ws="websockets-sansio",
+        http=header_deadline_protocol(server.header_timeout_s),
         lifespan="on",
     )
     DrainingServer(config, app.state.drain).run()

@@ -38,6 +38,13 @@ class ServerSettings(BaseModel):
     """On SIGTERM the server drains: new requests and sockets are refused (503, 1001) and
     ``/readyz`` answers 503, while requests and sockets in flight have this long to finish; the
     sockets still open then are closed as "going away" (1001) and the server exits."""
+    header_timeout_s: float = Field(default=10.0, gt=0, le=600)
+    """A connection must send a request's line and headers within this long of connecting (or
+    of its first byte after a response), or it is closed (slow-header clients)."""
+    body_idle_timeout_s: float = Field(default=15.0, gt=0, le=600)
+    """While a request body is incomplete, the longest wait for its next piece (408 past it)."""
+    body_timeout_s: float = Field(default=120.0, gt=0, le=3600)
+    """The longest a whole request body may take to arrive (408 past it)."""
     revoked_close_grace_s: float = Field(default=0.5, ge=0, le=10)
     """How long a revoked socket's own handler has to close it with its vendor's error message
     before the server closes it itself (1008, with the error's code as the reason)."""

@@ -29,6 +29,7 @@ own vocabulary (a socket's message type, a gRPC code) maps them by class.
     ├── Conflict                        409 conflict
     │   └── VoiceNotReady               409 voice_not_ready
     ├── InactivityTimeout               408 inactivity_timeout
+    ├── BodyTimeout                     408 request_timeout (a body that did not arrive)
     ├── TooManyContexts                 429 too_many_contexts
     ├── TooBusy                         429 too_many_concurrent_requests (Retry-After)
     ├── RetentionRefused                403 retention_refused (the policy will not serve it)
@@ -128,6 +129,14 @@ class InactivityTimeout(SottovoceError):
     status = 408
     code = "inactivity_timeout"
     default_message = "The socket received no message within its inactivity timeout."
+
+
+class BodyTimeout(SottovoceError):
+    """A request's body stopped arriving, or took too long in all (a slow client)."""
+
+    status = 408
+    code = "request_timeout"
+    default_message = "The request body did not arrive in time."
 
 
 class TooManyContexts(SottovoceError):

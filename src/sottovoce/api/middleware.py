@@ -20,6 +20,7 @@ from sottovoce.api.admin.metrics import Metrics
 from sottovoce.api.deps import METER, TICKET, route_product
 from sottovoce.api.drain import EXEMPT_PATHS, GOING_AWAY, RETRY_AFTER_S, Drain
 from sottovoce.api.errors import BODY_TOO_LARGE, error_body
+from sottovoce.api.slow_clients import BodyDeadline
 from sottovoce.api.socket_guard import GUARD, SocketGuard
 from sottovoce.api.surface import Mounted, sottovoce_error
 from sottovoce.errors import PayloadTooLarge, ServerDraining, SottovoceError
@@ -103,6 +104,12 @@ class RequestLifecycle:
         limit = limits.max_json_bytes if json_limited else limits.max_body_bytes
         received = 0
         header = (b"request-id", request_id.encode())
+
+        if scope["type"] == "http":
+            server = self.services.settings.server
+            receive = BodyDeadline(
+                scope, receive, server.body_idle_timeout_s, server.body_timeout_s
+            )
 
         async def receive_limited() -> Message:
             nonlocal received
