@@ -8,7 +8,7 @@ its own, and nothing here is created at import time.
 from __future__ import annotations
 
 import json
-import tempfile
+import os
 from pathlib import Path
 from typing import Literal, Self
 
@@ -23,6 +23,14 @@ from sottovoce.privacy.providers import (
 )
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+
+def temporary_directories() -> list[Path]:
+    """Every directory Python's ``tempfile`` may pick as the temporary directory, named without
+    touching them: ``tempfile.gettempdir()`` finds its answer by creating and deleting a probe
+    file in each candidate, a write to TMPDIR that the canary watch rightly reports."""
+    named = [os.environ.get(name) for name in ("TMPDIR", "TEMP", "TMP")]
+    return [Path(d) for d in (*named, "/tmp", "/var/tmp", "/usr/tmp") if d]
 
 
 class ServerSettings(BaseModel):
@@ -366,7 +374,7 @@ class Settings(BaseSettings):
             # Each connection would see its own empty database, and it cannot be audited.
             raise ValueError("database_url must name a database file, not an in-memory one")
         # The temporary directory is shared and swept by other programs: not a home for data.
-        if self.data_dir.resolve() == Path(tempfile.gettempdir()).resolve():
+        if self.data_dir.resolve() in {d.resolve() for d in temporary_directories()}:
             raise ValueError("data_dir must not be the temporary directory itself")
         keystore, backups = self.resolved_keystore_dir.resolve(), self.resolved_backup_dir.resolve()
         if keystore.is_relative_to(backups) or backups.is_relative_to(keystore):

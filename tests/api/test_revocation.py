@@ -22,7 +22,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from sottovoce.store import history, keys, workspaces
 from sottovoce.store.history import HistoryFilter
-from tests.api.agent_server import agent_id, open_conversation, receive_until
+from tests.api.agent_server import SCRIPTED, agent_id, open_conversation, receive_until
 from tests.harness import Creds, RunningServer
 from tests.spoken import join, resample, silence, speak
 
@@ -152,3 +152,22 @@ def test_a_restricted_workspace_ends_its_conversation(agent_server: RunningServe
     # The agent's creation, then the conversation's own record.
     _, record = agent_server.wait_for_usage(creds.workspace_id, 2, "agent")
     assert (record.status_code, record.error_code) == (101, "session_revoked")
+
+
+def test_a_revoked_key_ends_its_openai_realtime_session(agent_server: RunningServer) -> None:
+    creds = agent_server.create_workspace("realtime")
+    with agent_server.store.session() as session:
+        created = keys.create(session, creds.workspace_id, is_admin=False)
+    url = f"{agent_server.ws_url}/v1/realtime?{httpx.QueryParams({'model': SCRIPTED})}"
+    headers = {"authorization": f"Bearer {created.secret}"}
+    with connect(url, additional_headers=headers, open_timeout=30) as ws:
+        assert json.loads(ws.recv(timeout=30))["type"] == "session.created"
+        with agent_server.store.session() as session:
+            keys.revoke(session, created.key.id)
+        revoked_at = time.monotonic()
+        messages, code, reason = closed(ws)
+        elapsed = time.monotonic() - revoked_at
+    assert messages[-1]["type"] == "error"
+    assert messages[-1]["error"]["code"] == "session_revoked"
+    assert (code, reason) == (1008, "session_revoked")
+    assert elapsed < DEADLINE_S
