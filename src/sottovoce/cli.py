@@ -82,9 +82,12 @@ main.add_command(audit)
 @click.option("--port", default=None, type=int, help="Port to listen on (default 8000).")
 def serve(host: str | None, port: int | None) -> None:
     """Start the server (settings from SOTTOVOCE_* environment variables)."""
+    import tempfile
+
     import uvicorn
 
     from sottovoce.app import create_app
+    from sottovoce.config import temporary_directories
     from sottovoce.privacy.logging import configure_logging
     from sottovoce.privacy.process import disable_core_dumps
     from sottovoce.serving import DrainingServer, header_deadline_protocol
@@ -95,6 +98,8 @@ def serve(host: str | None, port: int | None) -> None:
     )
     settings = settings.model_copy(update={"server": server})
     disable_core_dumps()
+    # Named now, so that no library's tempfile.gettempdir() probes it with a file of its own.
+    tempfile.tempdir = str(temporary_directories()[0])
     configure_logging(settings.log_level, log_file=settings.log_file)
     app = create_app(settings)
     config = uvicorn.Config(
