@@ -13,20 +13,15 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from tests.conftest import ServerFactory
 from tests.harness import RunningServer
 
-LIMITS = {
-    "SOTTOVOCE_LIMITS__MAX_CONCURRENT_SYNTHESIS": "1",
-    "SOTTOVOCE_LIMITS__MAX_CONCURRENT_SESSIONS": "2",
-    "SOTTOVOCE_LIMITS__WORKSPACE_MAX_CONCURRENT_SESSIONS": "1",
-}
 LONG_TEXT = " ".join(["The quick brown fox jumps over the lazy dog near the river bank."] * 30)
 
 
-@pytest.fixture(scope="module")
-def limited(start_server: ServerFactory) -> RunningServer:
-    return start_server(env=LIMITS)
+@pytest.fixture
+def limited(strict_server: RunningServer) -> RunningServer:
+    """The server with tiny limits (``tests/api/conftest.py``: ``STRICT_ENV``)."""
+    return strict_server
 
 
 def eventually(ok: Callable[[], bool], timeout: float = 10) -> None:

@@ -10,19 +10,13 @@ import time
 import httpx
 import pytest
 
-from tests.conftest import ServerFactory
 from tests.harness import RunningServer
 
-DEADLINES = {
-    "SOTTOVOCE_SERVER__HEADER_TIMEOUT_S": "1",
-    "SOTTOVOCE_SERVER__BODY_IDLE_TIMEOUT_S": "1",
-    "SOTTOVOCE_SERVER__BODY_TIMEOUT_S": "3",
-}
 
-
-@pytest.fixture(scope="module")
-def strict(start_server: ServerFactory) -> RunningServer:
-    return start_server(env=DEADLINES)
+@pytest.fixture
+def strict(strict_server: RunningServer) -> RunningServer:
+    """The server with short deadlines (``tests/api/conftest.py``: ``STRICT_ENV``)."""
+    return strict_server
 
 
 def raw(server: RunningServer) -> socket.socket:

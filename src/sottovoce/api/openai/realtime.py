@@ -143,8 +143,9 @@ class _Session(ServerEvents):
                 self.conv.end("client_closed")
                 return
             except FATAL as exc:
-                self.conv.end("error", exc)
+                # Told before the conversation ends: its end cancels this reader.
                 await self.io.send_json(error_event(exc, event_id))
+                self.conv.end("error", exc)
                 return
             except (InvalidJson, UnexpectedBinaryFrame, InvalidRequest) as exc:
                 self.ctx.usage.error_code = exc.code
