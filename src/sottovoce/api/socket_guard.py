@@ -109,7 +109,7 @@ class SocketGuard:
     def _tell(self) -> Message:
         """The handler learns why its socket ends: raised once, then the client is gone."""
         if self._ending is None or self._told or self._closed:
-            return _GONE
+            return dict(_GONE)
         self._told = True
         raise self._ending[0]
 
