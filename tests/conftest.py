@@ -123,6 +123,9 @@ def shared(
         server.stop()
     # Each test checks what its own requests left; here, once, everything the session sent.
     assert left == [], f"the shared {backend} server's TMPDIR is not empty: {left}"
+    # ... and what it created and deleted at once, which no listing can see.
+    created = server.tmp_created()
+    assert created == [], f"the shared {backend} server created files in its TMPDIR: {created}"
 
 
 @pytest.fixture(scope="session")

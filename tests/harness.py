@@ -26,6 +26,7 @@ from sottovoce.privacy.policy import Plan
 from sottovoce.store import keys, usage, workspaces
 from sottovoce.store.db import Store
 from tests.polling import wait_for
+from tests.tmp_watch import CreationWatch
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,8 @@ class RunningServer:
                 "SOTTOVOCE_ENGINES__PRELOAD": "false",
                 "SOTTOVOCE_LOG_LEVEL": "DEBUG",
                 "SOTTOVOCE_LOG_FILE": str(self.log_dir / "server.log"),
+                # A test server stops at once: what a drain would wait for is over by then.
+                "SOTTOVOCE_SERVER__DRAIN_GRACE_S": "2",
                 "TMPDIR": str(self.tmp_dir),
                 "HF_HUB_OFFLINE": "1",
                 "PYTHONUNBUFFERED": "1",
@@ -84,6 +87,8 @@ class RunningServer:
         )
         full_env.update(env or {})
         self.env = full_env
+        # Every entry created in TMPDIR, even one deleted at once, from before the server starts.
+        self.tmp_watch = CreationWatch(self.tmp_dir)
         self.stdout_path = self.log_dir / "stdout.log"
         self.stderr_path = self.log_dir / "stderr.log"
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
@@ -164,15 +169,28 @@ class RunningServer:
         directories = [self.data_dir, self.tmp_dir, self.log_dir, *self.extra_places]
         return Places(directories=directories, store=self.store)
 
+    def tmp_created(self) -> list[str]:
+        """Every entry the server created in its TMPDIR so far, deleted since or not."""
+        return self.tmp_watch.read()
+
     def find_marker(self, marker: str) -> list[str]:
-        """Every place (and form) where the marker is found. Empty means: no trace."""
-        return [f"{f.place} ({f.form})" for f in search(self.places(), [marker])]
+        """Every place (and form) where the marker is found. Empty means: no trace.
+
+        A file created in TMPDIR at any time is a finding too (it may have held the marker
+        before it was deleted, where no search can look)."""
+        found = [f"{f.place} ({f.form})" for f in search(self.places(), [marker])]
+        return found + self._tmp_findings()
 
     def find_audio_marker(self, marker: str) -> list[str]:
         """Where the raw samples of ``audio_marker_pcm(marker)`` are found."""
-        return [f"{f.place} ({f.form})" for f in search(self.places(), [], [marker])]
+        found = [f"{f.place} ({f.form})" for f in search(self.places(), [], [marker])]
+        return found + self._tmp_findings()
+
+    def _tmp_findings(self) -> list[str]:
+        return [f"TMPDIR: {name} was created (inotify)" for name in self.tmp_created()]
 
     def stop(self) -> None:
+        self.tmp_watch.read()  # kept: what was created stays reported after the stop
         try:
             if self._store is not None:
                 self._store.close()

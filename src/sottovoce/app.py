@@ -15,7 +15,9 @@ from fastapi import FastAPI
 
 from sottovoce import __version__
 from sottovoce.api import admin, assemblyai, cartesia, deepgram, elevenlabs, inworld, openai
+from sottovoce.api.admin.health import Readiness
 from sottovoce.api.admin.metrics import Metrics
+from sottovoce.api.drain import Drain
 from sottovoce.api.errors import install_error_handlers
 from sottovoce.api.middleware import RequestLifecycle
 from sottovoce.api.surface import Mounted, Surface
@@ -23,6 +25,7 @@ from sottovoce.audit.probe import RouteKey
 from sottovoce.config import Settings
 from sottovoce.engines.registry import EngineRegistry, build_registry
 from sottovoce.privacy.logging import log_event
+from sottovoce.services.admission import Admission
 from sottovoce.services.context import Services
 from sottovoce.services.voice_matching import MatchingJobs
 from sottovoce.store.db import Store
@@ -66,17 +69,23 @@ def create_app(
     services = Services(settings=settings, store=store, engines=engines or build_registry(settings))
     mounted = Mounted(tuple(surfaces))
     jobs = MatchingJobs(services)
+    readiness = Readiness()
+    drain = Drain(settings.server.drain_grace_s, settings.server.revoked_close_grace_s)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(store.migrate)
+        readiness.migrated = True
         if settings.engines.preload:
             await services.engines.load_all()
+        readiness.engines = "loaded" if settings.engines.preload else "on_demand"
         log_event(log, "server.ready", version=__version__, count=len(services.engines.models()))
         try:
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(sweeper.run_forever)
                 tasks.start_soon(jobs.run_forever)
+                tasks.start_soon(services.watch_sessions)
+                tasks.start_soon(drain.run_forever)
                 yield
                 tasks.cancel_scope.cancel()
         finally:
@@ -96,9 +105,16 @@ def create_app(
     app.state.voice_jobs = jobs
     app.state.surfaces = mounted
     app.state.metrics = Metrics()
+    app.state.readiness = readiness
+    app.state.drain = drain
+    app.state.admission = Admission.from_settings(settings.limits)
     install_error_handlers(app)
     app.add_middleware(
-        RequestLifecycle, services=services, surfaces=mounted, metrics=app.state.metrics
+        RequestLifecycle,
+        services=services,
+        surfaces=mounted,
+        metrics=app.state.metrics,
+        drain=drain,
     )
     mounted.mount(app)
     return app

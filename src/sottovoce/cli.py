@@ -1,5 +1,6 @@
-"""The command line: ``serve``, the operator's workspace and key administration, and
-``voices`` (adding a voice to a running server, with a progress bar: ``cli_voices.py``).
+"""The command line: ``serve``, the operator's workspace and key administration, ``voices``
+(adding a voice to a running server, with a progress bar: ``cli_voices.py``) and ``audit``
+(``cli_audit.py``).
 
 Every command reads its settings from the environment (``SOTTOVOCE_*``) and prints JSON.
 """
@@ -11,13 +12,13 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from sottovoce.cli_audit import audit
 from sottovoce.cli_voices import voices
 from sottovoce.config import Settings
 from sottovoce.errors import SottovoceError
@@ -30,7 +31,7 @@ from sottovoce.store.workspace_deletion import delete_workspace
 T = TypeVar("T")
 
 
-def _settings() -> Settings:
+def load_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
@@ -44,13 +45,13 @@ def _settings() -> Settings:
         raise click.ClickException(f"invalid settings: {'; '.join(problems)}") from None
 
 
-def _echo(data: Any) -> None:
+def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, default=str))
 
 
 @contextmanager
 def _store() -> Iterator[Store]:
-    store = Store.from_settings(_settings())
+    store = Store.from_settings(load_settings())
     try:
         store.migrate()
         yield store
@@ -73,6 +74,7 @@ def main() -> None:
 
 
 main.add_command(voices)
+main.add_command(audit)
 
 
 @main.command()
@@ -80,21 +82,28 @@ main.add_command(voices)
 @click.option("--port", default=None, type=int, help="Port to listen on (default 8000).")
 def serve(host: str | None, port: int | None) -> None:
     """Start the server (settings from SOTTOVOCE_* environment variables)."""
+    import tempfile
+
     import uvicorn
 
     from sottovoce.app import create_app
+    from sottovoce.config import temporary_directories
     from sottovoce.privacy.logging import configure_logging
     from sottovoce.privacy.process import disable_core_dumps
+    from sottovoce.serving import DrainingServer, header_deadline_protocol
 
-    settings = _settings()
+    settings = load_settings()
     server = settings.server.model_copy(
         update={k: v for k, v in (("host", host), ("port", port)) if v is not None}
     )
     settings = settings.model_copy(update={"server": server})
     disable_core_dumps()
+    # Named now, so that no library's tempfile.gettempdir() probes it with a file of its own.
+    tempfile.tempdir = str(temporary_directories()[0])
     configure_logging(settings.log_level, log_file=settings.log_file)
+    app = create_app(settings)
     config = uvicorn.Config(
-        create_app(settings),
+        app,
         host=server.host,
         port=server.port,
         log_config=None,
@@ -102,9 +111,10 @@ def serve(host: str | None, port: int | None) -> None:
         server_header=False,
         proxy_headers=False,
         ws="websockets-sansio",
+        http=header_deadline_protocol(server.header_timeout_s),
         lifespan="on",
     )
-    uvicorn.Server(config).run()
+    DrainingServer(config, app.state.drain).run()
 
 
 @main.group()
@@ -130,13 +140,13 @@ def workspace_create(name: str, zdr: bool, plan: str | None) -> None:
         created = keys.create(session, ws.id, is_admin=True)
         return {"workspace_id": ws.id, "api_key": created.secret, "key_id": created.key.id}
 
-    _echo(_in_session(create))
+    echo_json(_in_session(create))
 
 
 @workspace.command("list")
 def workspace_list() -> None:
     """List every workspace and its retention settings."""
-    _echo([asdict(ws) for ws in _in_session(workspaces.list_all)])
+    echo_json([asdict(ws) for ws in _in_session(workspaces.list_all)])
 
 
 @workspace.command("restrict")
@@ -144,14 +154,14 @@ def workspace_list() -> None:
 @click.option("--reason", required=True, help="Told to the workspace's admin.")
 def workspace_restrict(workspace_id: str, reason: str) -> None:
     """Withdraw zero data retention from a workspace, saying why."""
-    _echo(asdict(_in_session(lambda s: workspaces.restrict(s, workspace_id, reason))))
+    echo_json(asdict(_in_session(lambda s: workspaces.restrict(s, workspace_id, reason))))
 
 
 @workspace.command("unrestrict")
 @click.argument("workspace_id")
 def workspace_unrestrict(workspace_id: str) -> None:
     """Lift a restriction (ZDR stays off until the admin turns it on)."""
-    _echo(asdict(_in_session(lambda s: workspaces.restrict(s, workspace_id, None))))
+    echo_json(asdict(_in_session(lambda s: workspaces.restrict(s, workspace_id, None))))
 
 
 @workspace.command("set-plan")
@@ -159,7 +169,7 @@ def workspace_unrestrict(workspace_id: str) -> None:
 @click.argument("plan", type=click.Choice([p.value for p in Plan]))
 def workspace_set_plan(workspace_id: str, plan: str) -> None:
     """Change a workspace's plan (leaving enterprise turns ZDR off)."""
-    _echo(asdict(_in_session(lambda s: workspaces.set_plan(s, workspace_id, Plan(plan)))))
+    echo_json(asdict(_in_session(lambda s: workspaces.set_plan(s, workspace_id, Plan(plan)))))
 
 
 @workspace.command("delete")
@@ -169,7 +179,7 @@ def workspace_delete(workspace_id: str, yes: bool) -> None:
     """Delete a workspace: its keys, history, usage, settings, and its encryption key."""
     if not yes:
         click.confirm(f"Delete {workspace_id} and everything it owns, for good?", abort=True)
-    keep = _settings().retention.keep_billing_totals
+    keep = load_settings().retention.keep_billing_totals
     with _store() as store:
         try:
             with store.session() as session:
@@ -177,7 +187,7 @@ def workspace_delete(workspace_id: str, yes: bool) -> None:
         except SottovoceError as exc:
             raise click.ClickException(f"{exc.code}: {exc.message}") from None
         store.checkpoint()
-    _echo({"workspace_id": workspace_id, "deleted": True})
+    echo_json({"workspace_id": workspace_id, "deleted": True})
 
 
 @main.group()
@@ -191,7 +201,7 @@ def key() -> None:
 def key_create(workspace_id: str, admin: bool) -> None:
     """Create a key; prints {workspace_id, api_key, key_id}. The key is shown only once."""
     created = _in_session(lambda s: keys.create(s, workspace_id, is_admin=admin))
-    _echo({"workspace_id": workspace_id, "api_key": created.secret, "key_id": created.key.id})
+    echo_json({"workspace_id": workspace_id, "api_key": created.secret, "key_id": created.key.id})
 
 
 @key.command("revoke")
@@ -199,130 +209,7 @@ def key_create(workspace_id: str, admin: bool) -> None:
 def key_revoke(key_id: str) -> None:
     """Revoke a key at once."""
     _in_session(lambda s: keys.revoke(s, key_id))
-    _echo({"key_id": key_id, "revoked": True})
-
-
-@main.command("audit")
-@click.option("--url", default=None, help="Audit this running server instead of starting one.")
-@click.option(
-    "--tmp-dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="The running server's TMPDIR (with --url).",
-)
-@click.option(
-    "--home-dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="The running server's home directory, whose .cache is searched (with --url; "
-    "default: yours).",
-)
-@click.option(
-    "--log-file",
-    "log_files",
-    multiple=True,
-    type=click.Path(path_type=Path),
-    help="A file the server's output goes to (repeatable).",
-)
-@click.option(
-    "--search-dir",
-    "search_dirs",
-    multiple=True,
-    type=click.Path(path_type=Path),
-    help="Another directory to search, e.g. the PostgreSQL data directory (repeatable).",
-)
-@click.option("--json", "json_out", default=None, help="Write the JSON report here ('-': stdout).")
-@click.option(
-    "--only",
-    "only",
-    multiple=True,
-    help="Run only the probes whose name starts with this (repeatable).",
-)
-@click.option(
-    "--jobs",
-    default=2,
-    show_default=True,
-    type=click.IntRange(1, 16),
-    help="Probes run at a time (1: one after the other).",
-)
-def audit_command(
-    url: str | None,
-    tmp_dir: Path | None,
-    home_dir: Path | None,
-    log_files: tuple[Path, ...],
-    search_dirs: tuple[Path, ...],
-    json_out: str | None,
-    only: tuple[str, ...],
-    jobs: int,
-) -> None:
-    """Prove that zero-retention requests leave nothing behind (exit 1 on any leak)."""
-    import tempfile
-
-    from rich.console import Console
-    from rich.progress import Progress
-
-    from sottovoce.app import SURFACES
-    from sottovoce.audit.run import AuditReport, audit
-    from sottovoce.audit.server import attach, start_own_server
-
-    settings = _settings()
-    every = [p for surface in SURFACES for p in surface.probes]
-    probes = [p for p in every if not only or p.name.startswith(only)]
-    if not probes:
-        raise click.ClickException("no probe matches --only")
-    console = Console(stderr=True)
-    with console.status("Starting the server..." if url is None else "Connecting..."):
-        try:
-            if url is None:
-                target = start_own_server(settings, list(search_dirs))
-            else:
-                where = tmp_dir or Path(tempfile.gettempdir())
-                target = attach(url, settings, where, list(log_files), list(search_dirs), home_dir)
-        except RuntimeError as exc:
-            raise click.ClickException(str(exc)) from None
-    try:
-        with Progress(console=console, transient=True) as progress:
-            task = progress.add_task("Probing", total=2 * len(probes))
-
-            def tick(name: str) -> None:
-                progress.update(task, advance=1, description=name)
-
-            report: AuditReport = audit(target, probes, tick=tick, jobs=jobs)
-    finally:
-        target.stop()
-        target.store.close()
-    _print_report(console, report)
-    if json_out == "-":
-        _echo(report.as_dict())
-    elif json_out:
-        Path(json_out).write_text(json.dumps(report.as_dict(), indent=2))
-    if not report.ok:
-        sys.exit(1)
-
-
-def _print_report(console: Any, report: Any) -> None:
-    from rich.table import Table
-
-    table = Table(title="sottovoce audit")
-    for column in ("run", "probe", "path", "status", "result"):
-        table.add_column(column)
-    for r in report.results:
-        if r.leaks:
-            result = "[red]LEAK: " + "; ".join(r.leaks) + "[/red]"
-        elif r.expected_in_history:
-            result = (
-                "[green]kept in history[/green]" if r.found_in_history else "[red]missing[/red]"
-            )
-        else:
-            result = "[green]no trace[/green]" if r.run == "zdr" else "no trace"
-        table.add_row(r.run, r.probe, r.path, str(r.status), result)
-    console.print(table)
-    console.print(
-        f"places searched: {report.places_searched}; control hits: {report.control_found}"
-    )
-    for problem in report.problems:
-        console.print(f"[red]{problem}[/red]")
-    console.print("[green]PASS[/green]" if report.ok else "[red]FAIL[/red]")
+    echo_json({"key_id": key_id, "revoked": True})
 
 
 @main.group()
@@ -341,18 +228,18 @@ def _progress(message: str) -> Iterator[None]:
 @backup.command("create")
 def backup_create() -> None:
     """Take a consistent online snapshot of the database."""
-    settings = _settings()
+    settings = load_settings()
     with _store() as store, _progress("Creating backup..."):
         made = backups.create(
             store, settings.resolved_backup_dir, settings.retention.backup_days, now_ms()
         )
-    _echo(asdict(made))
+    echo_json(asdict(made))
 
 
 @backup.command("list")
 def backup_list() -> None:
     """List backups with their creation time and expiry."""
-    _echo([asdict(b) for b in backups.list_all(_settings().resolved_backup_dir)])
+    echo_json([asdict(b) for b in backups.list_all(load_settings().resolved_backup_dir)])
 
 
 @backup.command("restore")
@@ -363,7 +250,7 @@ def backup_restore(backup_id: str, yes: bool) -> None:
 
     Items and workspaces deleted since the backup stay deleted: their keys are gone.
     """
-    settings = _settings()
+    settings = load_settings()
     try:
         chosen = backups.get(settings.resolved_backup_dir, backup_id)
         if not yes:
@@ -372,14 +259,14 @@ def backup_restore(backup_id: str, yes: bool) -> None:
             purged = backups.restore(store, settings.resolved_backup_dir, chosen)
     except SottovoceError as exc:
         raise click.ClickException(f"{exc.code}: {exc.message}") from None
-    _echo({"restored": backup_id, "deleted_items_purged": purged})
+    echo_json({"restored": backup_id, "deleted_items_purged": purged})
 
 
 @backup.command("prune")
 def backup_prune() -> None:
     """Delete backups past their expiry (retention.backup_days, default 30)."""
-    removed = backups.prune(_settings().resolved_backup_dir, now_ms())
-    _echo({"removed": [b.id for b in removed]})
+    removed = backups.prune(load_settings().resolved_backup_dir, now_ms())
+    echo_json({"removed": [b.id for b in removed]})
 
 
 if __name__ == "__main__":  # pragma: no cover

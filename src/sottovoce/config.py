@@ -8,7 +8,7 @@ its own, and nothing here is created at import time.
 from __future__ import annotations
 
 import json
-import tempfile
+import os
 from pathlib import Path
 from typing import Literal, Self
 
@@ -25,11 +25,37 @@ from sottovoce.privacy.providers import (
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
 
+def temporary_directories() -> list[Path]:
+    """Every directory Python's ``tempfile`` may pick as the temporary directory, named without
+    touching them: ``tempfile.gettempdir()`` finds its answer by creating and deleting a probe
+    file in each candidate, a write to TMPDIR that the canary watch rightly reports."""
+    named = [os.environ.get(name) for name in ("TMPDIR", "TEMP", "TMP")]
+    return [Path(d) for d in (*named, "/tmp", "/var/tmp", "/usr/tmp") if d]
+
+
 class ServerSettings(BaseModel):
     host: str = "127.0.0.1"
     """Address to listen on."""
     port: int = Field(default=8000, ge=0, le=65535)
     """TCP port (0 picks a free one)."""
+    session_recheck_s: float = Field(default=0.5, gt=0, le=60)
+    """How often the keys and workspaces of open sockets are re-read from the database, so a
+    revoked key, a deleted or restricted workspace, or a retention switch (made by any replica or
+    the command line) closes them within about this long."""
+    drain_grace_s: float = Field(default=20.0, ge=0, le=3600)
+    """On SIGTERM the server drains: new requests and sockets are refused (503, 1001) and
+    ``/readyz`` answers 503, while requests and sockets in flight have this long to finish; the
+    sockets still open then are closed as "going away" (1001) and the server exits."""
+    header_timeout_s: float = Field(default=10.0, gt=0, le=600)
+    """A connection must send a request's line and headers within this long of connecting (or
+    of its first byte after a response), or it is closed (slow-header clients)."""
+    body_idle_timeout_s: float = Field(default=15.0, gt=0, le=600)
+    """While a request body is incomplete, the longest wait for its next piece (408 past it)."""
+    body_timeout_s: float = Field(default=120.0, gt=0, le=3600)
+    """The longest a whole request body may take to arrive (408 past it)."""
+    revoked_close_grace_s: float = Field(default=0.5, ge=0, le=10)
+    """How long a revoked socket's own handler has to close it with its vendor's error message
+    before the server closes it itself (1008, with the error's code as the reason)."""
 
 
 class LimitSettings(BaseModel):
@@ -39,6 +65,18 @@ class LimitSettings(BaseModel):
     """Largest JSON body accepted (413 above it)."""
     max_page_size: int = Field(default=1000, gt=0)
     """Largest page a listing endpoint returns."""
+    max_concurrent_synthesis: int | None = Field(default=32, ge=1)
+    """Speech synthesis requests (TTS, dialogue, speech-to-speech) running at once on this
+    replica; more are refused with 429 and ``Retry-After`` (``None``: no limit)."""
+    max_concurrent_transcription: int | None = Field(default=16, ge=1)
+    """File transcription requests running at once on this replica (429 above)."""
+    max_concurrent_sessions: int | None = Field(default=32, ge=1)
+    """Sockets (live transcription, TTS sockets, conversations) open at once on this replica;
+    more are closed at once with 1013 "try again later"."""
+    workspace_max_concurrent_synthesis: int | None = Field(default=None, ge=1)
+    """The same limits for each workspace alone (``None``: only the replica's apply)."""
+    workspace_max_concurrent_transcription: int | None = Field(default=None, ge=1)
+    workspace_max_concurrent_sessions: int | None = Field(default=None, ge=1)
 
 
 class TtsSettings(BaseModel):
@@ -351,7 +389,7 @@ class Settings(BaseSettings):
             if self.keystore_url == url:
                 raise ValueError("keystore_url must not be the data's database: backups hold it")
         # The temporary directory is shared and swept by other programs: not a home for data.
-        if self.data_dir.resolve() == Path(tempfile.gettempdir()).resolve():
+        if self.data_dir.resolve() in {d.resolve() for d in temporary_directories()}:
             raise ValueError("data_dir must not be the temporary directory itself")
         keystore, backups = self.resolved_keystore_dir.resolve(), self.resolved_backup_dir.resolve()
         if keystore.is_relative_to(backups) or backups.is_relative_to(keystore):

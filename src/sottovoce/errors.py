@@ -18,6 +18,7 @@ own vocabulary (a socket's message type, a gRPC code) maps them by class.
     │   ├── ChunkTooLarge               413 chunk_size_exceeded
     │   └── MessageTooLarge             413 message_too_large
     ├── Unauthorized                    401 unauthorized
+    │   └── SessionRevoked              401 session_revoked (a socket's key or workspace changed)
     ├── Forbidden                       403 forbidden
     │   └── AdminRequired               403 admin_required
     ├── NotFound                        404 not_found
@@ -28,7 +29,9 @@ own vocabulary (a socket's message type, a gRPC code) maps them by class.
     ├── Conflict                        409 conflict
     │   └── VoiceNotReady               409 voice_not_ready
     ├── InactivityTimeout               408 inactivity_timeout
+    ├── BodyTimeout                     408 request_timeout (a body that did not arrive)
     ├── TooManyContexts                 429 too_many_contexts
+    ├── TooBusy                         429 too_many_concurrent_requests (Retry-After)
     ├── RetentionRefused                403 retention_refused (the policy will not serve it)
     │   ├── ZdrRequiresEnterprise       403 zdr_requires_enterprise
     │   ├── ZdrWithdrawn                403 zdr_withdrawn
@@ -37,6 +40,7 @@ own vocabulary (a socket's message type, a gRPC code) maps them by class.
     │   └── SaveRefusedUnderZdr         403 save_refused_under_zdr
     ├── EngineFailed                    500 engine_error
     ├── EngineUnavailable               503 engine_unavailable
+    ├── ServerDraining                  503 server_draining (shutting down; Retry-After)
     ├── UpstreamFailed                  502 upstream_error
     ├── UpstreamTimeout                 504 upstream_timeout
     └── RetentionViolation              500 retention_violation (a bug, refused loudly)
@@ -54,6 +58,8 @@ class SottovoceError(Exception):
     status: ClassVar[int] = 500
     code: ClassVar[str] = "internal_error"
     default_message: ClassVar[str] = "The server could not complete the request."
+    retry_after_s: ClassVar[int | None] = None
+    """Sent as ``Retry-After`` with the error: the caller may try again this much later."""
 
     def __init__(self, message: str | None = None, *, fields: Sequence[str] = ()) -> None:
         self.message = message or self.default_message
@@ -125,10 +131,28 @@ class InactivityTimeout(SottovoceError):
     default_message = "The socket received no message within its inactivity timeout."
 
 
+class BodyTimeout(SottovoceError):
+    """A request's body stopped arriving, or took too long in all (a slow client)."""
+
+    status = 408
+    code = "request_timeout"
+    default_message = "The request body did not arrive in time."
+
+
 class TooManyContexts(SottovoceError):
     status = 429
     code = "too_many_contexts"
     default_message = "This socket already has as many open contexts as it may."
+
+
+class TooBusy(SottovoceError):
+    """A concurrency limit (this replica's, or the workspace's) is reached: refused at once,
+    never queued. The caller may retry after ``Retry-After`` seconds."""
+
+    status = 429
+    code = "too_many_concurrent_requests"
+    default_message = "Too many concurrent requests; retry shortly."
+    retry_after_s = 1
 
 
 class SessionTimeLimit(AudioTooLong):
@@ -145,6 +169,14 @@ class Unauthorized(SottovoceError):
 class WorkspaceGone(Unauthorized):
     code = "workspace_deleted"
     default_message = "The workspace was deleted."
+
+
+class SessionRevoked(Unauthorized):
+    """An open session's key was revoked, or its workspace deleted, restricted or its retention
+    settings changed: the session is closed (the client may reconnect with a valid key)."""
+
+    code = "session_revoked"
+    default_message = "The session's key or workspace changed; the session was closed."
 
 
 class Forbidden(SottovoceError):
@@ -253,6 +285,16 @@ class EngineUnavailable(SottovoceError):
     status = 503
     code = "engine_unavailable"
     default_message = "The engine for this model is not available."
+
+
+class ServerDraining(SottovoceError):
+    """The server is shutting down: new work is refused, and sockets still open when its grace
+    period ends are closed as "going away" (1001). Another replica will serve a retry."""
+
+    status = 503
+    code = "server_draining"
+    default_message = "The server is shutting down; retry the request."
+    retry_after_s = 1
 
 
 class UpstreamFailed(SottovoceError):

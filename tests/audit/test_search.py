@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from sottovoce.audit.markers import audio_marker_forms, new_marker, text_marker_forms
-from sottovoce.audit.search import Finding, Places, search_counting
+from sottovoce.audit.search import Finding, Places, search_with_places
 
 
 def naive(places: Places, markers: list[str], audio_markers: list[str]) -> list[Finding]:
@@ -45,8 +45,8 @@ def test_the_search_finds_exactly_what_looking_for_each_form_finds() -> None:
     streams["whole"] = text_marker_forms(markers[2])["utf-16-be"]
     places = Places(streams=streams)
 
-    found, count = search_counting(places, [*markers, new_marker()], audio)
+    found, read = search_with_places(places, [*markers, new_marker()], audio)
 
-    assert count == len(streams)
+    assert read == list(streams)
     assert sorted(found, key=repr) == sorted(naive(places, markers, audio), key=repr)
     assert len(found) >= 12 * 15  # the planted forms are there to be found

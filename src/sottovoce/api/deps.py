@@ -16,10 +16,12 @@ from fastapi import Depends, Query, Request, WebSocket, WebSocketDisconnect
 from starlette.requests import HTTPConnection
 
 from sottovoce.api.keys import Found, KeySource
+from sottovoce.api.socket_guard import guard_of
 from sottovoce.api.surface import Mounted
 from sottovoce.errors import Unauthorized
 from sottovoce.privacy.eligibility import Product
 from sottovoce.privacy.policy import RequestFlags
+from sottovoce.services.admission import Admission, kind_of
 from sottovoce.services.context import RequestContext, Services
 from sottovoce.services.meter import UsageMeter
 from sottovoce.store.keys import ApiKey
@@ -29,6 +31,8 @@ METER = "sottovoce.usage"
 """Scope key of the request's usage meter (set by the middleware)."""
 KEY_SOURCE = "sottovoce.key_source"
 """Scope key of where the request's key was found."""
+TICKET = "sottovoce.admission_ticket"
+"""Scope key of the request's place under admission control (given back by the middleware)."""
 
 
 def services_of(connection: HTTPConnection) -> Services:
@@ -73,7 +77,21 @@ def context_for(
     meter.workspace_id = workspace.id
     meter.key_id = key.id
     meter.product = product
-    return RequestContext(services, workspace=workspace, key=key, product=product, usage=meter)
+    admit(connection, product, workspace)
+    ctx = RequestContext(services, workspace=workspace, key=key, product=product, usage=meter)
+    watch = guard_of(connection.scope)
+    if watch is not None:
+        # A socket lives on: its key and workspace are re-checked until it closes.
+        watch(ctx.lease)
+    return ctx
+
+
+def admit(connection: HTTPConnection, product: Product, workspace: Workspace) -> None:
+    """Take the request's place under admission control, once (raises ``TooBusy``)."""
+    admission: Admission | None = getattr(connection.app.state, "admission", None)
+    kind = kind_of(product, socket=connection.scope["type"] == "websocket")
+    if admission is not None and kind is not None and TICKET not in connection.scope:
+        connection.scope[TICKET] = admission.admit(kind, workspace.id)
 
 
 async def authenticate_by_key(connection: HTTPConnection, product: Product) -> RequestContext:

@@ -17,8 +17,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
 from sottovoce.api.deps import METER
+from sottovoce.api.slow_clients import BODY_TIMED_OUT
 from sottovoce.api.surface import Mounted, shape_error
 from sottovoce.errors import (
+    BodyTimeout,
     InvalidJson,
     InvalidRequest,
     MethodNotAllowed,
@@ -44,7 +46,11 @@ def error_body(scope: Any, exc: SottovoceError) -> dict[str, Any]:
 
 
 def render(scope: Any, exc: SottovoceError) -> JSONResponse:
-    return JSONResponse(error_body(scope, exc), status_code=exc.status)
+    headers = {"retry-after": str(exc.retry_after_s)} if exc.retry_after_s is not None else {}
+    if scope.get(BODY_TIMED_OUT):
+        # The rest of that body may still come: the connection cannot carry another request.
+        headers["connection"] = "close"
+    return JSONResponse(error_body(scope, exc), status_code=exc.status, headers=headers)
 
 
 def _field_names(errors: Sequence[Any]) -> list[str]:
@@ -84,6 +90,8 @@ def install_error_handlers(app: FastAPI) -> None:
         error: SottovoceError
         if request.scope.get(BODY_TOO_LARGE):
             error = PayloadTooLarge()
+        elif request.scope.get(BODY_TIMED_OUT):
+            error = BodyTimeout()
         elif exc.status_code == 404:
             error = RouteNotFound()
         elif exc.status_code == 405:

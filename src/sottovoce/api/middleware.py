@@ -17,11 +17,15 @@ from starlette.datastructures import Headers, QueryParams
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sottovoce.api.admin.metrics import Metrics
-from sottovoce.api.deps import METER, route_product
+from sottovoce.api.deps import METER, TICKET, route_product
+from sottovoce.api.drain import EXEMPT_PATHS, GOING_AWAY, RETRY_AFTER_S, Drain
 from sottovoce.api.errors import BODY_TOO_LARGE, error_body
-from sottovoce.api.surface import Mounted
-from sottovoce.errors import PayloadTooLarge, SottovoceError
+from sottovoce.api.slow_clients import BodyDeadline
+from sottovoce.api.socket_guard import GUARD, SocketGuard
+from sottovoce.api.surface import Mounted, sottovoce_error
+from sottovoce.errors import PayloadTooLarge, ServerDraining, SottovoceError
 from sottovoce.privacy.logging import error_fields, log_event, request_id_var
+from sottovoce.services.admission import Ticket
 from sottovoce.services.context import Services
 from sottovoce.services.meter import UsageMeter
 from sottovoce.store.ids import new_request_id, now_ms
@@ -71,12 +75,18 @@ def _retention(meter: UsageMeter) -> list[tuple[bytes, bytes]]:
 
 class RequestLifecycle:
     def __init__(
-        self, app: ASGIApp, services: Services, surfaces: Mounted, metrics: Metrics
+        self,
+        app: ASGIApp,
+        services: Services,
+        surfaces: Mounted,
+        metrics: Metrics,
+        drain: Drain | None = None,
     ) -> None:
         self.app = app
         self.services = services
         self.surfaces = surfaces
         self.metrics = metrics
+        self.drain = drain or Drain(0.0, 0.0)
         self.audio_json_paths = surfaces.audio_json_paths()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -94,6 +104,12 @@ class RequestLifecycle:
         limit = limits.max_json_bytes if json_limited else limits.max_body_bytes
         received = 0
         header = (b"request-id", request_id.encode())
+
+        if scope["type"] == "http":
+            server = self.services.settings.server
+            receive = BodyDeadline(
+                scope, receive, server.body_idle_timeout_s, server.body_timeout_s
+            )
 
         async def receive_limited() -> Message:
             nonlocal received
@@ -136,18 +152,63 @@ class RequestLifecycle:
             # Refused at the first read, so the body is never buffered; routing has happened by
             # then, so the request is still metered against its product.
             received = declared
-        try:
-            await self.app(scope, receive_limited, send_tracked)
-        except Exception as exc:  # the last resort: nothing of the request reaches the log
-            log_event(log, "request_failed", logging.ERROR, **error_fields(exc))
-            if scope["type"] == "http" and state["status"] is None:
-                error = exc if isinstance(exc, SottovoceError) else SottovoceError()
-                await self._send_error(scope, send_tracked, error)
-            elif state["status"] is not None and not state["complete"]:
-                state["disconnected"] = True
-        finally:
-            await self._finish(scope, meter, state, started)
-            request_id_var.reset(token)
+        # In flight until its usage record is written: a drain waits for that too.
+        with self.drain.counting(scope.get("path")):
+            try:
+                await self._serve(scope, receive_limited, send_tracked)
+            except Exception as exc:  # the last resort: nothing of the request reaches the log
+                log_event(log, "request_failed", logging.ERROR, **error_fields(exc))
+                if scope["type"] == "http" and state["status"] is None:
+                    error = exc if isinstance(exc, SottovoceError) else SottovoceError()
+                    await self._send_error(scope, send_tracked, error)
+                elif state["status"] is not None and not state["complete"]:
+                    state["disconnected"] = True
+            finally:
+                ticket: Ticket | None = scope.get(TICKET)
+                if ticket is not None:
+                    ticket.release()
+                await self._finish(scope, meter, state, started)
+                request_id_var.reset(token)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope.get("path") in EXEMPT_PATHS:
+            await self.app(scope, receive, send)
+        elif self.drain.draining:
+            await self._refuse_draining(scope, receive, send)
+        elif scope["type"] == "websocket":
+            # Its session's revocation (or the server's drain) reaches it through its guard.
+            grace = self.services.settings.server.revoked_close_grace_s
+            guard = SocketGuard(receive, send, self.services.sessions, grace)
+            scope[GUARD] = guard
+            try:
+                with self.drain.socket(guard):
+                    await guard.serve(self.app, scope)
+            finally:
+                if isinstance(guard.ended_by, ServerDraining):
+                    scope[METER].cancelled = True  # cut short by the drain
+        else:
+            await self.app(scope, receive, send)
+
+    async def _refuse_draining(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """New work while the server drains: 503 in the route's vendor shape, or for a socket,
+        accepted and closed at once as going away (1001)."""
+        error = ServerDraining()
+        if scope["type"] == "websocket":
+            await receive()  # the client's connect
+            await send({"type": "websocket.accept"})
+            await send({"type": "websocket.close", "code": GOING_AWAY, "reason": error.code})
+            return
+        # Not routed yet: the error takes the shape of the surface whose key the caller sent.
+        found = self.surfaces.keys.read(
+            Headers(scope=scope), QueryParams(scope.get("query_string", b""))
+        )
+        surface = self.surfaces.named(found.source.surface) if found is not None else None
+        shape = surface.error_shape if surface is not None else sottovoce_error
+        meter: UsageMeter = scope[METER]
+        meter.error_code = error.code
+        body = shape(error, meter.request_id)
+        retry = [(b"retry-after", str(RETRY_AFTER_S).encode())]
+        await self._send_error(scope, send, error, retry, body)
 
     async def _attribute(self, scope: Scope, meter: UsageMeter) -> None:
         """Meter a request that failed before its key was checked (bad JSON, too large)."""
@@ -162,8 +223,15 @@ class RequestLifecycle:
             meter.key_id, meter.workspace_id = result[0].id, result[1].id
             meter.product = product
 
-    async def _send_error(self, scope: Scope, send: Send, error: SottovoceError) -> None:
-        body = json.dumps(error_body(scope, error)).encode()
+    async def _send_error(
+        self,
+        scope: Scope,
+        send: Send,
+        error: SottovoceError,
+        headers: list[tuple[bytes, bytes]] | None = None,
+        shaped: dict[str, Any] | None = None,
+    ) -> None:
+        body = json.dumps(shaped if shaped is not None else error_body(scope, error)).encode()
         await send(
             {
                 "type": "http.response.start",
@@ -171,6 +239,7 @@ class RequestLifecycle:
                 "headers": [
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(body)).encode()),
+                    *(headers or []),
                 ],
             }
         )

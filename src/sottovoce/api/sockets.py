@@ -25,6 +25,7 @@ from sottovoce.errors import (
     InvalidJson,
     InvalidRequest,
     MessageTooLarge,
+    SessionRevoked,
     SottovoceError,
     UnexpectedBinaryFrame,
 )
@@ -40,6 +41,8 @@ _CLOSE_CODES: tuple[tuple[type[SottovoceError], int], ...] = (
     (errors.UpstreamFailed, 1011),
     (errors.UpstreamTimeout, 1011),
     (errors.RetentionViolation, 1011),
+    (errors.ServerDraining, 1001),
+    (errors.TooBusy, 1013),
 )
 POLICY_VIOLATION = 1008
 
@@ -129,13 +132,19 @@ class SocketIO:
 
 async def wait_watching(io: SocketIO, session: TtsSession) -> None:
     """Wait until the session's utterances are over; a client that hangs up meanwhile
-    cancels them (what it sends in the meantime is ignored)."""
+    cancels them (what it sends in the meantime is ignored). A session revoked meanwhile
+    cancels them too, and its error is raised once they are gone."""
+    revoked: SessionRevoked | None = None
 
     async def watch() -> None:
+        nonlocal revoked
         try:
             while True:
                 await io.receive(3600.0)
         except (WebSocketDisconnect, RuntimeError, OSError):
+            session.cancel_all()
+        except SessionRevoked as exc:
+            revoked = exc
             session.cancel_all()
         except SottovoceError:
             pass
@@ -144,6 +153,8 @@ async def wait_watching(io: SocketIO, session: TtsSession) -> None:
         tasks.start_soon(watch)
         await session.wait_all()
         tasks.cancel_scope.cancel()
+    if revoked is not None:
+        raise revoked
 
 
 async def transcribe_live(

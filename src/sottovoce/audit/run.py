@@ -14,10 +14,12 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 
+from sottovoce import __version__
 from sottovoce.audit.probe import Case, Probe, ProbeClient
-from sottovoce.audit.search import Finding, search_counting
+from sottovoce.audit.search import Finding, search_with_places
 from sottovoce.audit.server import Target
 from sottovoce.privacy.policy import Plan
 from sottovoce.store import keys, usage, workspaces
@@ -45,6 +47,15 @@ class AuditReport:
     control_found: int
     places_searched: int
     problems: list[str]
+    version: str = __version__
+    """The sottovoce that ran the audit."""
+    settings_fingerprint: str | None = None
+    """A hash of the audited settings, secrets masked (:mod:`sottovoce.audit.signing`)."""
+    probes: list[str] = field(default_factory=list)
+    places: list[str] = field(default_factory=list)
+    """Every place searched: files, captured streams, decrypted history items and voices."""
+    started_at: str = ""
+    finished_at: str = ""
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -127,6 +138,7 @@ def audit(
     ``jobs`` probes run at a time (each run's probes and both runs interleaved): the probes
     are independent, each with its own markers, and a server has cores to spare between one
     probe's requests."""
+    started_at = _now()
     with (
         scratch_workspace(target.store, zdr=True) as (zdr_id, zdr_key),
         scratch_workspace(target.store, zdr=False) as (control_id, control_key),
@@ -140,18 +152,26 @@ def audit(
         _wait_for_usage(target.store, [zdr_id, control_id], zdr_cases + control_cases)
         target.store.checkpoint()
         cases = zdr_cases + control_cases
-        findings, places_searched = search_counting(
+        findings, places = search_with_places(
             target.places,
             [c.marker for c in cases if not c.audio],
             [c.marker for c in cases if c.audio],
         )
-    report = _report(zdr_cases, control_cases, findings, places_searched)
+    report = _report(zdr_cases, control_cases, findings, len(places))
+    report.probes = [p.name for p in probes]
+    report.places = places
+    report.started_at = started_at
     for private in target.private_dirs:
         spilled = sorted(str(p.relative_to(private)) for p in private.rglob("*"))
         if spilled:
             report.problems.append(f"the server wrote files in {private}: {', '.join(spilled)}")
             report.ok = False
+    report.finished_at = _now()
     return report
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _report(

@@ -141,13 +141,13 @@ def search(
     places: Places, markers: Iterable[str], audio_markers: Iterable[str] = ()
 ) -> list[Finding]:
     """Every (marker, place, form) found. Reads each place once, whatever the marker count."""
-    return search_counting(places, markers, audio_markers)[0]
+    return search_with_places(places, markers, audio_markers)[0]
 
 
-def search_counting(
+def search_with_places(
     places: Places, markers: Iterable[str], audio_markers: Iterable[str] = ()
-) -> tuple[list[Finding], int]:
-    """What :func:`search` finds, and how many places it read."""
+) -> tuple[list[Finding], list[str]]:
+    """What :func:`search` finds, and the places it read (in order)."""
     patterns: list[tuple[str, str, bytes]] = []
     for marker in markers:
         patterns += [(marker, name, form) for name, form in text_marker_forms(marker).items()]
@@ -155,8 +155,8 @@ def search_counting(
         patterns += [(marker, name, form) for name, form in audio_marker_forms(marker).items()]
     wanted = _Patterns(patterns)
     found: list[Finding] = []
-    count = 0
+    read: list[str] = []
     for place, data in places.contents():
-        count += 1
+        read.append(place)
         found += [Finding(marker, place, name) for marker, name in sorted(wanted.found_in(data))]
-    return found, count
+    return found, read

@@ -380,7 +380,7 @@ class Conversation:
         usage = self.ctx.usage
         usage.add_input(round(self._ears.audio_seconds, 3), "audio_seconds")
         usage.add_output(round(self.speech_ctx.usage.output_units, 3), "audio_seconds")
-        if self.decision.retain:
+        if self.ctx.retaining:
             recording = self._recorder.wav() if self._recorder is not None else None
             names = name_values(self.values)
             await keep_conversation(self, recording, names)

@@ -17,7 +17,7 @@ record, a request's or an utterance's, is built and written by one function,
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -32,6 +32,7 @@ from sottovoce.privacy.eligibility import Product
 from sottovoce.privacy.logging import error_fields, log_event
 from sottovoce.privacy.policy import RequestFlags, RetentionDecision, Route
 from sottovoce.services.meter import UsageMeter
+from sottovoce.services.sessions import Lease, OpenSessions, Standing
 from sottovoce.services.stt_jobs import TranscriptJobs
 from sottovoce.store import history, keys, usage
 from sottovoce.store.db import Store
@@ -53,6 +54,8 @@ class Services:
     engines: EngineRegistry
     jobs: TranscriptJobs = field(default_factory=TranscriptJobs)
     """Async transcripts and their uploads, held in memory only."""
+    sessions: OpenSessions = field(default_factory=OpenSessions)
+    """The open sockets' leases on their keys and workspaces, re-checked while they live."""
 
     async def in_session(self, fn: Callable[[Session], T]) -> T:
         """Run ``fn(session)`` in a database transaction, off the event loop."""
@@ -66,6 +69,15 @@ class Services:
     async def lookup_key(self, secret: str) -> tuple[ApiKey, Workspace] | None:
         """The key and its workspace, or ``None`` for an unknown or revoked key."""
         return await self.in_session(lambda s: keys.authenticate(s, secret))
+
+    async def key_standing(self, key_ids: Collection[str]) -> Standing:
+        """Whether each key is revoked, and its workspace now (missing: the key is gone)."""
+        return await self.in_session(lambda s: keys.standing(s, key_ids))
+
+    async def watch_sessions(self) -> None:
+        """Re-check the open sessions' keys and workspaces until cancelled."""
+        interval = self.settings.server.session_recheck_s
+        await self.sessions.run_forever(self.key_standing, interval)
 
     async def record_usage(
         self, meter: UsageMeter, *, duration_ms: int, status: int, outcome: str
@@ -138,6 +150,9 @@ class RequestContext:
         self._decision: RetentionDecision | None = None
         self._flags: RequestFlags | None = None
         self._finished = False
+        self.lease = Lease(key.id, workspace)
+        """What this context was opened with; a socket's lease is re-checked while it lives,
+        and once revoked, nothing more is retained (shared by the socket's child contexts)."""
 
     def child(self, *, inherit_decision: bool) -> RequestContext:
         """A context for one utterance of this socket, metered on its own.
@@ -156,6 +171,7 @@ class RequestContext:
         child = RequestContext(
             self.services, workspace=self.workspace, key=self.key, product=self.product, usage=meter
         )
+        child.lease = self.lease
         if inherit_decision:
             child._decision = self.decision
             meter.record_decision(child._decision)
@@ -229,8 +245,11 @@ class RequestContext:
 
     @property
     def retaining(self) -> bool:
-        """Whether content may go to history: products gather it only when this is true."""
-        return self._decision is not None and self._decision.retain
+        """Whether content may go to history: products gather it only when this is true.
+
+        False once the context's lease is revoked (its key or its workspace's terms changed):
+        a session decided under "retain" keeps nothing after that, not even what it gathered."""
+        return self._decision is not None and self._decision.retain and not self.lease.revoked
 
     @property
     def keeps_input_audio(self) -> bool:
@@ -245,7 +264,7 @@ class RequestContext:
         Refuses (``RetentionViolation``) when the decision does not allow retention: a product
         that reaches here under zero retention has a bug, and nothing is written."""
         decision = self.decision
-        if not decision.retain:
+        if not decision.retain or self.lease.revoked:
             raise RetentionViolation()
         item = NewHistoryItem.of(
             content, workspace_id=self.workspace.id, request_id=self.request_id

@@ -131,7 +131,7 @@ class LiveSession:
             if event.kind is not StreamEventKind.COMMITTED:
                 continue
             text = event.transcript.reveal().text
-            if text and self.decision.retain:
+            if text and self.ctx.retaining:
                 self._committed.append(text)
             self.ctx.usage.add_output(len(text), "characters")
             events.append(Committed(event.transcript))
@@ -156,7 +156,7 @@ class LiveSession:
             self.ctx.usage.add_output(0, "characters")
         text = " ".join(self._committed)
         self._committed.clear()
-        if self.decision.retain and text:
+        if self.ctx.retaining and text:
             recording = None
             if self._recording is not None:
                 recording = Sensitive(

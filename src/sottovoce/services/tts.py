@@ -206,7 +206,7 @@ class Speech:
 
     @property
     def _keeping(self) -> bool:
-        return self.decision.retain and self.ask.keep
+        return self.ctx.retaining and self.ask.keep
 
     async def _synthesize(
         self, request: SynthesisRequest, *, first: bool

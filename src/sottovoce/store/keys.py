@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -88,3 +89,16 @@ def revoke(session: Session, key_id: str) -> None:
         raise NotFound("No such key.")
     if row.revoked_at_ms is None:
         row.revoked_at_ms = now_ms()
+
+
+def standing(session: Session, key_ids: Collection[str]) -> dict[str, tuple[bool, Workspace]]:
+    """Each of these keys that still exists: whether it is revoked, and its workspace as it is
+    now. A key missing from the answer is gone (its workspace was deleted)."""
+    if not key_ids:
+        return {}
+    rows = session.execute(
+        select(ApiKeyRow.id, ApiKeyRow.revoked_at_ms, WorkspaceRow)
+        .join(WorkspaceRow, WorkspaceRow.id == ApiKeyRow.workspace_id)
+        .where(ApiKeyRow.id.in_(list(key_ids)))
+    ).all()
+    return {key_id: (revoked is not None, Workspace.from_row(ws)) for key_id, revoked, ws in rows}

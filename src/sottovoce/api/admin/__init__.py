@@ -30,6 +30,7 @@ SURFACE = Surface(
     content_free_routes=frozenset(
         {
             ("GET", "/healthz"),
+            ("GET", "/readyz"),
             ("GET", "/metrics"),
             ("GET", "/v1/workspace"),
             ("PATCH", "/v1/workspace"),

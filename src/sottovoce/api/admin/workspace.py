@@ -92,6 +92,7 @@ async def patch_workspace(patch: WorkspacePatch, ctx: WorkspaceContext) -> Works
     updated = await ctx.run_in_session(
         lambda s: workspaces.update(s, ctx.workspace.id, changes, actor=ctx.key.id)
     )
+    ctx.services.sessions.poke()  # open sockets decided under the old terms are closed now
     return WorkspaceOut.of(updated, ctx.key.is_admin)
 
 
@@ -137,5 +138,6 @@ async def delete_workspace(
         lambda s: delete_workspace_data(s, ctx.workspace.id, keep_billing_totals=keep)
     )
     await anyio.to_thread.run_sync(ctx.services.store.checkpoint)
+    ctx.services.sessions.poke()
     ctx.usage.workspace_deleted = True
     return DeletedOut(status="deleted", workspace_id=ctx.workspace.id)

@@ -166,6 +166,7 @@ class _Socket:
                 pass
             except SottovoceError as exc:
                 self.ctx.usage.error_code = exc.code
+                self.session.cancel_all()
                 await self.io.fail(error_event(exc, self.ctx.request_id, None), exc)
             finally:
                 self.session.cancel_all()

@@ -24,6 +24,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sottovoce.api import params
 from sottovoce.api.deps import authenticate_websocket, meter_of
 from sottovoce.api.elevenlabs.aliases import ALIASES
+from sottovoce.api.sockets import close_code
 from sottovoce.audio.pcm import PcmEncoding
 from sottovoce.engines.base import StreamOptions
 from sottovoce.errors import (
@@ -33,6 +34,7 @@ from sottovoce.errors import (
     InvalidRequest,
     SessionTimeLimit,
     SottovoceError,
+    TooBusy,
     Unauthorized,
     UpstreamFailed,
     UpstreamTimeout,
@@ -62,6 +64,7 @@ _MESSAGE_TYPES: tuple[tuple[type[SottovoceError], str], ...] = (
     (Unauthorized, "auth_error"),
     (ChunkTooLarge, "chunk_size_exceeded"),
     (SessionTimeLimit, "session_time_limit_exceeded"),
+    (TooBusy, "resource_exhausted"),
     (InvalidRequest, "input_error"),
     (EngineFailed, "transcriber_error"),
     (EngineUnavailable, "transcriber_error"),
@@ -220,7 +223,7 @@ async def realtime(websocket: WebSocket) -> None:
         # The client may already be gone (it hung up before sending its key).
         with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
             await websocket.send_json(error_message(exc))
-            await websocket.close(code=1008)
+            await websocket.close(code=close_code(exc))
         return
     socket = _Socket(websocket, session, config["include_timestamps"])
     started = session.started()
@@ -245,5 +248,11 @@ async def realtime(websocket: WebSocket) -> None:
     except (RuntimeError, OSError):
         # The client vanished while we were answering: nothing more can be sent.
         ctx.usage.cancelled = True
+    except SottovoceError as exc:
+        # Raised by a read: the session's key or workspace changed, or the server drains.
+        ctx.usage.error_code = exc.code
+        with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
+            await websocket.send_json(error_message(exc))
+            await websocket.close(code=close_code(exc))
     finally:
         await session.finish()

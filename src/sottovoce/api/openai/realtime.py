@@ -41,6 +41,8 @@ from sottovoce.errors import (
     InvalidJson,
     InvalidRequest,
     MessageTooLarge,
+    ServerDraining,
+    SessionRevoked,
     SottovoceError,
     UnexpectedBinaryFrame,
 )
@@ -49,7 +51,7 @@ from sottovoce.privacy.sensitive import Sensitive
 from sottovoce.services.agent import Conversation
 
 router = APIRouter(tags=["OpenAI: realtime"])
-FATAL = (MessageTooLarge, InactivityTimeout)
+FATAL = (MessageTooLarge, InactivityTimeout, SessionRevoked, ServerDraining)
 """Errors that end the session (the others are reported and the session goes on)."""
 
 
@@ -141,8 +143,9 @@ class _Session(ServerEvents):
                 self.conv.end("client_closed")
                 return
             except FATAL as exc:
-                self.conv.end("error", exc)
+                # Told before the conversation ends: its end cancels this reader.
                 await self.io.send_json(error_event(exc, event_id))
+                self.conv.end("error", exc)
                 return
             except (InvalidJson, UnexpectedBinaryFrame, InvalidRequest) as exc:
                 self.ctx.usage.error_code = exc.code
