@@ -18,6 +18,7 @@ own vocabulary (a socket's message type, a gRPC code) maps them by class.
     │   ├── ChunkTooLarge               413 chunk_size_exceeded
     │   └── MessageTooLarge             413 message_too_large
     ├── Unauthorized                    401 unauthorized
+    │   ├── WorkspaceGone               401 workspace_deleted (deleted while its request ran)
     │   └── SessionRevoked              401 session_revoked (a socket's key or workspace changed)
     ├── Forbidden                       403 forbidden
     │   └── AdminRequired               403 admin_required
