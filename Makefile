@@ -36,6 +36,7 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 run: install
+	@echo "sottovoce: the console will be at http://$(HOST):$(PORT)/ (first run: the admin key is in $(DATA_DIR)/first-run-admin-key)"
 	SOTTOVOCE_DATA_DIR=$(DATA_DIR) $(BIN)/sottovoce serve --host $(HOST) --port $(PORT)
 
 lint: install-dev

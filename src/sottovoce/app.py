@@ -22,6 +22,7 @@ from sottovoce.api.surface import Mounted, Surface
 from sottovoce.audit.probe import RouteKey
 from sottovoce.config import Settings
 from sottovoce.engines.registry import EngineRegistry, build_registry
+from sottovoce.first_run import console_url
 from sottovoce.privacy.logging import log_event
 from sottovoce.services.context import Services
 from sottovoce.services.voice_matching import MatchingJobs
@@ -72,7 +73,13 @@ def create_app(
         await anyio.to_thread.run_sync(store.migrate)
         if settings.engines.preload:
             await services.engines.load_all()
-        log_event(log, "server.ready", version=__version__, count=len(services.engines.models()))
+        log_event(
+            log,
+            "server.ready",
+            version=__version__,
+            count=len(services.engines.models()),
+            console_url=console_url(settings.server.host, settings.server.port),
+        )
         try:
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(sweeper.run_forever)
