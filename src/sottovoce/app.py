@@ -14,7 +14,16 @@ import anyio
 from fastapi import FastAPI
 
 from sottovoce import __version__
-from sottovoce.api import admin, assemblyai, cartesia, deepgram, elevenlabs, inworld, openai
+from sottovoce.api import (
+    admin,
+    assemblyai,
+    cartesia,
+    console,
+    deepgram,
+    elevenlabs,
+    inworld,
+    openai,
+)
 from sottovoce.api.admin.metrics import Metrics
 from sottovoce.api.errors import install_error_handlers
 from sottovoce.api.middleware import RequestLifecycle
@@ -40,6 +49,7 @@ SURFACES: tuple[Surface, ...] = (
     deepgram.SURFACE,
     assemblyai.SURFACE,
     admin.SURFACE,
+    console.SURFACE,
 )
 """The mounted surfaces. Where several declare the same key source, the first one owns it."""
 

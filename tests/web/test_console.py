@@ -1,0 +1,224 @@
+"""The console in a real browser: sign in, the playground, history, workspace admin.
+
+One server and one Chromium for the module (the fake microphone plays a recording made by the
+local TTS). Each test ends with no console error: failed requests and CSP violations are
+console errors too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.harness import Creds, RunningServer
+from tests.polling import wait_for
+from tests.web.browser import Browser
+from tests.web.conftest import SPOKEN_WORDS
+
+UNAUTHORIZED = "status of 401"
+
+
+def heard(text: str) -> bool:
+    """Most of the spoken words are in the transcript."""
+    lowered = text.lower()
+    return sum(word in lowered for word in SPOKEN_WORDS) >= 3
+
+
+def history_rows(browser: Browser) -> list[str]:
+    # Read in one go: the table is rebuilt after a delete.
+    ids: list[str] = browser.js(
+        "return [...document.querySelectorAll('#history-rows tr')].map((r) => r.dataset.id)"
+    )
+    return ids
+
+
+def test_the_console_is_served_with_a_strict_policy_and_no_caching(server: RunningServer) -> None:
+    for path in ("/", "/console/app.js", "/console/style.css"):
+        reply = httpx.get(server.url + path)
+        assert reply.status_code == 200
+        assert reply.headers["cache-control"] == "no-store"
+        policy = reply.headers["content-security-policy"]
+        assert "default-src 'self'" in policy and "script-src 'self'" in policy
+        assert "unsafe-inline" not in policy
+    # No file outside the web folder, and API replies are not cached either.
+    assert httpx.get(server.url + "/console/..%2Fapp.py").status_code == 404
+    assert httpx.get(server.url + "/console/nope.js").status_code == 404
+    assert httpx.get(server.url + "/healthz").headers["cache-control"] == "no-store"
+
+
+def test_a_wrong_key_is_refused_and_the_right_one_signs_in(
+    browser: Browser, admin: Creds, artefacts: Path
+) -> None:
+    browser.open()
+    browser.wait_visible("page-sign-in")
+    browser.screenshot(artefacts, "sign-in")
+    browser.by_id("api-key").send_keys("sv_not-a-key")
+    browser.find("#sign-in-form button[type=submit]").click()
+    assert "not valid" in browser.wait_text("sign-in-error", "the refusal")
+    assert browser.js("return sessionStorage.length") == 0
+    assert [e for e in browser.errors() if UNAUTHORIZED not in e] == []
+
+    browser.sign_in(admin.api_key)
+    assert browser.by_id("nav-admin").is_displayed()
+    assert browser.js("return Object.keys(sessionStorage)") == ["sottovoce.api_key"]
+    assert browser.errors() == []
+
+
+def test_speech_is_synthesized_streamed_and_played(browser: Browser, admin: Creds) -> None:
+    browser.sign_in(admin.api_key)
+    browser.go("playground")
+    wait_for(lambda: browser.finds("#tts-voice option"), "the voice library")
+    labels = [o.text for o in browser.finds("#tts-voice option")]
+    assert any(label.startswith("Joe (") and "male" in label for label in labels)
+    browser.find("#tts-voice option[value='piperJoeEnUsMedium01']").click()
+    for fmt in ("mp3_44100_128", "wav_24000"):
+        browser.find(f"#tts-format option[value='{fmt}']").click()
+        browser.js("document.getElementById('tts-audio').removeAttribute('src')")
+        browser.by_id("tts-go").click()
+        duration = wait_for(
+            lambda: browser.js(
+                "const a = document.getElementById('tts-audio');"
+                "return a.src && isFinite(a.duration) && a.duration > 0 ? a.duration : null"
+            ),
+            f"a playable {fmt} audio element",
+            timeout=90,
+        )
+        assert 1.0 < duration < 20.0
+        wait_for(
+            lambda: browser.js("return document.getElementById('tts-audio').currentTime > 0"),
+            "playback",
+        )
+    assert browser.by_id("tts-error").text == ""
+    assert browser.errors() == []
+
+
+def test_an_uploaded_file_is_transcribed(browser: Browser, admin: Creds, recording: Path) -> None:
+    browser.sign_in(admin.api_key)
+    browser.go("playground")
+    browser.by_id("stt-file").send_keys(str(recording))
+    browser.by_id("stt-go").click()
+    assert heard(browser.wait_text("stt-result", "the transcript", timeout=120))
+    assert browser.errors() == []
+
+
+def test_the_microphone_is_transcribed_live(browser: Browser, admin: Creds) -> None:
+    browser.sign_in(admin.api_key)
+    browser.go("playground")
+    browser.by_id("mic-start").click()
+    committed = browser.wait_text("mic-committed", "a committed transcript", timeout=120)
+    browser.by_id("mic-stop").click()
+    wait_for(lambda: browser.by_id("mic-start").is_enabled(), "the microphone released")
+    assert heard(committed)
+    assert browser.by_id("mic-error").text == ""
+    assert browser.errors() == []
+
+
+def test_history_lists_plays_downloads_and_deletes(
+    browser: Browser, server: RunningServer, admin: Creds, artefacts: Path
+) -> None:
+    browser.sign_in(admin.api_key)
+    browser.go("history")
+    rows = wait_for(lambda: history_rows(browser), "history rows")
+    browser.screenshot(artefacts, "history")
+    spoken = [r for r in rows if browser.finds(f"tr[data-id='{r}'] [data-action=play]")]
+    assert len(spoken) >= 2  # the two syntheses above
+    first = browser.find(f"#history-rows tr[data-id='{spoken[0]}']")
+    rows = spoken
+    first.find_element("css selector", "[data-action=play]").click()
+    wait_for(
+        lambda: browser.js(
+            "const a = document.getElementById('history-audio');"
+            "return isFinite(a.duration) && a.duration > 0"
+        ),
+        "the history item playing",
+    )
+    first.find_element("css selector", "[data-action=download]").click()
+    saved = wait_for(
+        lambda: [p for p in browser.downloads.iterdir() if not p.name.endswith(".crdownload")],
+        "the downloaded file",
+    )
+    assert saved[0].name.startswith(rows[0]) and saved[0].stat().st_size > 1000
+
+    first.find_element("css selector", "[data-action=delete]").click()
+    wait_for(lambda: rows[0] not in history_rows(browser), "the row gone")
+    gone = httpx.get(f"{server.url}/v1/history/{rows[0]}", headers={"xi-api-key": admin.api_key})
+    assert gone.status_code == 404
+    assert browser.errors() == []
+
+
+def test_an_admin_switches_zdr_and_history_gives_way_to_the_reason(
+    browser: Browser, admin: Creds, artefacts: Path
+) -> None:
+    browser.sign_in(admin.api_key)
+    browser.go("admin")
+    wait_for(lambda: browser.finds("#admin-keys tr"), "the key list")
+    wait_for(lambda: browser.finds("#admin-usage h4"), "the usage charts")
+    browser.screenshot(artefacts, "workspace")
+    browser.by_id("admin-zdr").click()
+    wait_for(
+        lambda: any("zdr_enabled" in row.text for row in browser.finds("#admin-audit tr")),
+        "the change in the audit log",
+    )
+    browser.go("history")
+    browser.wait_visible("history-zdr")
+    assert not browser.by_id("history-list").is_displayed()
+    assert browser.by_id("who-zdr").text == "zero data retention"
+    browser.screenshot(artefacts, "history-zdr")
+
+    browser.go("admin")
+    wait_for(lambda: browser.by_id("admin-zdr").is_selected(), "the switch shown on")
+    browser.by_id("admin-zdr").click()
+    wait_for(lambda: not browser.by_id("admin-zdr").is_selected(), "the switch shown off")
+    browser.go("history")
+    browser.wait_visible("history-list")
+    assert browser.errors() == []
+
+
+def test_zdr_on_a_free_plan_shows_the_servers_reason(
+    browser: Browser, server: RunningServer
+) -> None:
+    free = server.create_workspace("free", plan="free")
+    browser.sign_in(free.api_key)
+    browser.go("admin")
+    browser.by_id("admin-zdr").click()
+    message = browser.wait_text("admin-error", "the refusal")
+    assert "enterprise" in message.lower()
+    assert not browser.by_id("admin-zdr").is_selected()
+    assert [e for e in browser.errors() if "status of 403" not in e] == []
+
+
+def test_a_member_key_made_in_the_console_sees_no_admin_controls(
+    browser: Browser, admin: Creds, server: RunningServer
+) -> None:
+    browser.sign_in(admin.api_key)
+    browser.go("admin")
+    wait_for(lambda: browser.finds("#admin-keys tr"), "the key list")
+    before = len(browser.finds("#admin-keys tr"))
+    browser.find("#admin-key-form button").click()
+    member_key = browser.wait_text("admin-new-key-value", "the new key")
+    wait_for(lambda: len(browser.finds("#admin-keys tr")) == before + 1, "the key listed")
+
+    browser.sign_out()
+    assert browser.js("return sessionStorage.length") == 0
+    browser.sign_in(member_key)
+    assert not browser.by_id("nav-admin").is_displayed()
+    browser.js("location.hash = 'admin'")
+    browser.wait_visible("page-playground")
+    assert not browser.by_id("page-admin").is_displayed()
+    refused = httpx.get(f"{server.url}/v1/workspace/keys", headers={"xi-api-key": member_key})
+    assert refused.status_code == 403
+    assert browser.errors() == []
+
+
+@pytest.mark.parametrize("page", ["playground", "history", "proof"])
+def test_every_page_opens_without_errors(
+    browser: Browser, admin: Creds, artefacts: Path, page: str
+) -> None:
+    browser.sign_in(admin.api_key)
+    browser.go(page)
+    if page == "proof":
+        wait_for(lambda: browser.finds("#proof-models tr"), "the model list")
+    browser.screenshot(artefacts, page)
+    assert browser.errors() == []
