@@ -162,7 +162,9 @@ def launch(root: Path, base_url: str, extra_flags: tuple[str, ...] = ()) -> Brow
         "TMPDIR": str(root),
         "PATH": "/usr/bin:/bin",
     }
-    service = Service(executable_path=CHROMEDRIVER, env=env, log_output=str(root / "driver.log"))
+    # Beside the browser's directory, not in it: the driver logs the keys a test types.
+    driver_log = root.parent / f"{root.name}-chromedriver.log"
+    service = Service(executable_path=CHROMEDRIVER, env=env, log_output=str(driver_log))
     driver = webdriver.Chrome(options=options, service=service)
     driver.set_script_timeout(60)
     driver.execute_cdp_cmd(
