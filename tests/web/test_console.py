@@ -115,6 +115,28 @@ def test_the_microphone_is_transcribed_live(browser: Browser, admin: Creds) -> N
     assert browser.errors() == []
 
 
+def test_chat_streams_an_answer(browser: Browser, admin: Creds) -> None:
+    browser.sign_in(admin.api_key)
+    browser.go("playground")
+    wait_for(lambda: browser.finds("#chat-model option"), "the chat models")
+    browser.by_id("chat-input").send_keys("Say hello.")
+    browser.by_id("chat-go").click()
+    wait_for(
+        lambda: browser.js(
+            "const a = document.querySelector('#chat-log li.assistant');"
+            "return a && a.textContent.trim() && !document.getElementById('chat-go').disabled"
+        ),
+        "an answer",
+        timeout=120,
+    )
+    assert [li.get_attribute("class") for li in browser.finds("#chat-log li")] == [
+        "user",
+        "assistant",
+    ]
+    assert browser.by_id("chat-error").text == ""
+    assert browser.errors() == []
+
+
 def test_history_lists_plays_downloads_and_deletes(
     browser: Browser, server: RunningServer, admin: Creds, artefacts: Path
 ) -> None:
@@ -220,5 +242,5 @@ def test_every_page_opens_without_errors(
     browser.go(page)
     if page == "proof":
         wait_for(lambda: browser.finds("#proof-models tr"), "the model list")
-    browser.screenshot(artefacts, page)
+    browser.screenshot(artefacts, f"{page}-page")
     assert browser.errors() == []

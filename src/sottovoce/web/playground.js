@@ -58,7 +58,8 @@ async function loadLists() {
   const voiceSelect = $("tts-voice");
   clear(voiceSelect);
   for (const voice of voices) {
-    const labels = Object.values(voice.labels || {}).filter(Boolean).join(", ");
+    const l = voice.labels || {};
+    const labels = [l.gender, l.age, l.accent].filter(Boolean).join(", ").replaceAll("_", " ");
     voiceSelect.append(el("option", { value: voice.voice_id }, labels ? `${voice.name} (${labels})` : voice.name));
   }
   describeVoice();
