@@ -72,6 +72,14 @@ class Browser:
     def by_id(self, element_id: str) -> WebElement:
         return self.driver.find_element(By.ID, element_id)
 
+    def text_of(self, element_id: str) -> str:
+        """The element's whole text, read in one go (safe while the page rebuilds it)."""
+        text: str = self.js(
+            "const e = document.getElementById(arguments[0]); return e ? e.textContent : ''",
+            element_id,
+        )
+        return text
+
     def js(self, script: str, *args: object) -> Any:
         return self.driver.execute_script(script, *args)
 
@@ -99,7 +107,9 @@ class Browser:
         )
 
     def sign_in(self, key: str) -> None:
-        """Sign in afresh (a key already in this tab is forgotten first)."""
+        """Sign in afresh (a key already in this tab is forgotten first). Console messages from
+        before are set aside: each test checks its own."""
+        self.console()
         self.open()
         self.js("sessionStorage.clear()")
         self.driver.refresh()

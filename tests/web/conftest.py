@@ -18,11 +18,13 @@ from tests.web.browser import Browser, launch
 
 SPOKEN = "The quick brown fox jumps over the lazy dog."
 SPOKEN_WORDS = ("quick", "brown", "fox", "lazy", "dog")
+SILENCE_S = 12
 
 
 def speech_wav(server: RunningServer, api_key: str, text: str = SPOKEN) -> bytes:
-    """``text`` spoken by the local TTS as a 16 kHz WAV, with a second of silence after it
-    (a pause the realtime transcription commits on)."""
+    """``text`` spoken by the local TTS as a 16 kHz WAV, and then silence: Chromium's fake
+    microphone plays it in a loop, and the pause lets the realtime transcription commit and an
+    agent answer before the caller speaks again (which would interrupt it)."""
     reply = httpx.post(
         f"{server.url}/v1/text-to-speech/joe",
         params={"output_format": "wav_16000", "enable_logging": "false"},
@@ -39,7 +41,7 @@ def speech_wav(server: RunningServer, api_key: str, text: str = SPOKEN) -> bytes
         padded.setnchannels(channels)
         padded.setsampwidth(width)
         padded.setframerate(rate)
-        padded.writeframes(frames + b"\0" * (rate * width * channels))
+        padded.writeframes(frames + b"\0" * (rate * width * channels * SILENCE_S))
     return out.getvalue()
 
 

@@ -5,7 +5,7 @@ import { apiKey, socketUrl } from "./api.js";
 const RATE = 16000;
 const CHUNK = RATE / 10; // 100 ms per message
 
-function base64Of(samples) {
+export function base64Of(samples) {
   const pcm = new Int16Array(samples.length);
   for (let i = 0; i < samples.length; i++) {
     const s = Math.max(-1, Math.min(1, samples[i]));
@@ -19,9 +19,10 @@ function base64Of(samples) {
   return btoa(binary);
 }
 
-export class MicSession {
-  constructor({ onPartial, onCommitted, onError, onClosed }) {
-    this.handlers = { onPartial, onCommitted, onError, onClosed };
+// The microphone as 16 kHz mono float blocks of about 100 ms, through an AudioWorklet.
+export class Capture {
+  constructor(onChunk) {
+    this.onChunk = onChunk;
     this.pending = [];
     this.pendingLength = 0;
   }
@@ -32,6 +33,51 @@ export class MicSession {
     });
     this.context = new AudioContext({ sampleRate: RATE });
     await this.context.audioWorklet.addModule("/console/pcm-worklet.js");
+  }
+
+  // Start delivering chunks (after the socket they go to is open).
+  run() {
+    const source = this.context.createMediaStreamSource(this.stream);
+    this.tap = new AudioWorkletNode(this.context, "pcm-tap");
+    this.tap.port.onmessage = (event) => this.collect(event.data);
+    source.connect(this.tap);
+  }
+
+  collect(samples) {
+    this.pending.push(samples);
+    this.pendingLength += samples.length;
+    if (this.pendingLength < CHUNK) return;
+    const all = new Float32Array(this.pendingLength);
+    let at = 0;
+    for (const block of this.pending) {
+      all.set(block, at);
+      at += block.length;
+    }
+    this.pending = [];
+    this.pendingLength = 0;
+    this.onChunk(all);
+  }
+
+  release() {
+    if (this.tap) this.tap.port.onmessage = null;
+    if (this.stream) for (const track of this.stream.getTracks()) track.stop();
+    if (this.context && this.context.state !== "closed") this.context.close();
+    this.stream = null;
+    this.pending = [];
+    this.pendingLength = 0;
+  }
+}
+
+export class MicSession {
+  constructor({ onPartial, onCommitted, onError, onClosed }) {
+    this.handlers = { onPartial, onCommitted, onError, onClosed };
+    this.capture = new Capture((samples) =>
+      this.send({ message_type: "input_audio_chunk", audio_base_64: base64Of(samples), sample_rate: RATE }),
+    );
+  }
+
+  async start() {
+    await this.capture.start();
     const query = new URLSearchParams({
       audio_format: "pcm_16000",
       commit_strategy: "vad",
@@ -49,29 +95,11 @@ export class MicSession {
       this.release();
       if (this.handlers.onClosed) this.handlers.onClosed();
     });
-    const source = this.context.createMediaStreamSource(this.stream);
-    this.tap = new AudioWorkletNode(this.context, "pcm-tap");
-    this.tap.port.onmessage = (event) => this.collect(event.data);
-    source.connect(this.tap);
+    this.capture.run();
   }
 
   send(message) {
     if (this.socket && this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(message));
-  }
-
-  collect(samples) {
-    this.pending.push(samples);
-    this.pendingLength += samples.length;
-    if (this.pendingLength < CHUNK) return;
-    const all = new Float32Array(this.pendingLength);
-    let at = 0;
-    for (const block of this.pending) {
-      all.set(block, at);
-      at += block.length;
-    }
-    this.pending = [];
-    this.pendingLength = 0;
-    this.send({ message_type: "input_audio_chunk", audio_base_64: base64Of(all), sample_rate: RATE });
   }
 
   receive(message) {
@@ -100,11 +128,6 @@ export class MicSession {
   }
 
   release() {
-    if (this.tap) this.tap.port.onmessage = null;
-    if (this.stream) for (const track of this.stream.getTracks()) track.stop();
-    if (this.context && this.context.state !== "closed") this.context.close();
-    this.stream = null;
-    this.pending = [];
-    this.pendingLength = 0;
+    this.capture.release();
   }
 }

@@ -2,6 +2,7 @@
 // microphone, and chat. Audio lives in object URLs that are revoked when replaced.
 import { apiKey, getJson, request } from "./api.js";
 import { $, clear, el, holdUrl, releaseUrl, showError } from "./dom.js";
+import * as agent from "./agent.js";
 import { MicSession } from "./mic.js";
 
 let voices = [];
@@ -32,6 +33,7 @@ export function init() {
     chat = [];
     clear($("chat-log"));
   };
+  agent.init();
   voices = [];
   loading = null;
 }
@@ -53,6 +55,7 @@ async function loadLists() {
   const [listed, models] = await Promise.all([
     getJson("/v1/voices"),
     getJson("/v1/models", { bearer: true }),
+    agent.load(),
   ]);
   voices = listed.voices;
   const voiceSelect = $("tts-voice");
@@ -76,6 +79,7 @@ async function loadLists() {
 
 // Stop whatever is live (sign out).
 export function stop() {
+  agent.hangUp();
   if (mic) mic.release();
   mic = null;
   voices = [];
