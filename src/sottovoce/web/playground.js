@@ -4,6 +4,7 @@ import { apiKey, getJson, request } from "./api.js";
 import { $, clear, el, holdUrl, releaseUrl, showError } from "./dom.js";
 import * as agent from "./agent.js";
 import { MicSession } from "./mic.js";
+import * as voicelab from "./voicelab.js";
 
 let voices = [];
 let mic = null;
@@ -34,6 +35,7 @@ export function init() {
     clear($("chat-log"));
   };
   agent.init();
+  voicelab.init(reloadVoices);
   voices = [];
   loading = null;
 }
@@ -57,15 +59,7 @@ async function loadLists() {
     getJson("/v1/models", { bearer: true }),
     agent.load(),
   ]);
-  voices = listed.voices;
-  const voiceSelect = $("tts-voice");
-  clear(voiceSelect);
-  for (const voice of voices) {
-    const l = voice.labels || {};
-    const labels = [l.gender, l.age, l.accent].filter(Boolean).join(", ").replaceAll("_", " ");
-    voiceSelect.append(el("option", { value: voice.voice_id }, labels ? `${voice.name} (${labels})` : voice.name));
-  }
-  describeVoice();
+  showVoices(listed.voices);
   const modelSelect = $("tts-model");
   clear(modelSelect);
   modelSelect.append(el("option", { value: "" }, "the voice's own engine"));
@@ -80,10 +74,31 @@ async function loadLists() {
 // Stop whatever is live (sign out).
 export function stop() {
   agent.hangUp();
+  voicelab.stop();
   if (mic) mic.release();
   mic = null;
   voices = [];
   loading = null;
+}
+
+function showVoices(listed) {
+  voices = listed;
+  const voiceSelect = $("tts-voice");
+  const kept = voiceSelect.value;
+  clear(voiceSelect);
+  for (const voice of voices) {
+    const l = voice.labels || {};
+    const labels = [l.gender, l.age, l.accent].filter(Boolean).join(", ").replaceAll("_", " ");
+    voiceSelect.append(el("option", { value: voice.voice_id }, labels ? `${voice.name} (${labels})` : voice.name));
+  }
+  if (kept) voiceSelect.value = kept;
+  describeVoice();
+  voicelab.setVoices(voices);
+}
+
+// A voice was designed or matched: the lists show it.
+async function reloadVoices() {
+  showVoices((await getJson("/v1/voices")).voices);
 }
 
 function describeVoice() {
