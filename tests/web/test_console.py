@@ -93,6 +93,23 @@ def test_speech_is_synthesized_streamed_and_played(browser: Browser, admin: Cred
     assert browser.by_id("tts-error").text == ""
     assert browser.errors() == []
 
+    # Audio lives in an object URL only until the next one replaces it.
+    # (Loaded as media: the policy lets pages fetch nothing but the server itself.)
+    fetch = (
+        "const a = new Audio(); a.onloadedmetadata = () => done(true);"
+        "a.onerror = () => done('revoked'); a.src = arguments[0];"
+    )
+    first = browser.js("return document.getElementById('tts-audio').src")
+    assert first.startswith("blob:") and browser.js_async(fetch, first) is True
+    browser.by_id("tts-preview").click()
+    wait_for(
+        lambda: browser.js("return document.getElementById('tts-audio').src") != first,
+        "the preview",
+        timeout=90,
+    )
+    assert browser.js_async(fetch, first) == "revoked"
+    assert browser.errors(allowed=(first,)) == []
+
 
 def test_a_dialogue_is_spoken_by_two_voices(browser: Browser, admin: Creds) -> None:
     browser.sign_in(admin.api_key)
