@@ -186,6 +186,25 @@ def test_an_agent_is_made_and_talked_to_through_the_microphone(
     assert browser.errors() == []
 
 
+def test_an_admin_sets_an_agents_privacy(browser: Browser, admin: Creds) -> None:
+    browser.sign_in(admin.api_key)
+    browser.go("admin")
+    row = "#admin-agents tr"
+    wait_for(lambda: browser.finds(row), "the agent made above")
+    browser.find(f"{row} input[data-setting=zero_retention_mode]").click()
+    browser.find(f"{row} [data-action=save]").click()
+    wait_for(lambda: ".zero_retention_mode" in browser.text_of("admin-audit"), "the change audited")
+    wait_for(
+        lambda: browser.js(
+            "const b = document.querySelector("
+            "'#admin-agents input[data-setting=zero_retention_mode]'); return b && b.checked"
+        ),
+        "the setting shown as stored",
+    )
+    assert browser.by_id("agents-error").text == ""
+    assert browser.errors() == []
+
+
 def test_chat_streams_an_answer(browser: Browser, admin: Creds) -> None:
     browser.sign_in(admin.api_key)
     browser.go("playground")

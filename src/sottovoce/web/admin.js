@@ -1,6 +1,7 @@
 // Workspace admin (admin keys only): retention switches with the server's own refusals, keys,
 // the settings audit log, and usage per product per day.
 import { getJson, request } from "./api.js";
+import * as agents from "./agents-admin.js";
 import { $, clear, el, showError, when } from "./dom.js";
 
 const SWITCHES = {
@@ -28,7 +29,7 @@ export async function show(state) {
   const ws = await state.refresh();
   render(ws);
   $("admin-new-key").hidden = true;
-  await Promise.all([loadKeys(state), loadAudit(), loadUsage()]);
+  await Promise.all([loadKeys(state), loadAudit(), loadUsage(), loadAgents()]);
 }
 
 function render(ws) {
@@ -96,6 +97,10 @@ async function revokeKey(state, keyId) {
     showError("admin-keys-error", error);
   }
   await Promise.all([loadKeys(state), loadAudit()]);
+}
+
+async function loadAgents() {
+  await agents.load(() => Promise.all([loadAgents(), loadAudit()]));
 }
 
 async function loadAudit() {
