@@ -24,6 +24,7 @@ from sottovoce.api import (
     inworld,
     openai,
 )
+from sottovoce.api.admin.audit_runs import AuditRuns
 from sottovoce.api.admin.metrics import Metrics
 from sottovoce.api.errors import install_error_handlers
 from sottovoce.api.middleware import RequestLifecycle
@@ -113,6 +114,7 @@ def create_app(
     app.state.voice_jobs = jobs
     app.state.surfaces = mounted
     app.state.metrics = Metrics()
+    app.state.audit_runs = AuditRuns()
     install_error_handlers(app)
     app.add_middleware(
         RequestLifecycle, services=services, surfaces=mounted, metrics=app.state.metrics

@@ -8,7 +8,17 @@ Errors here are sottovoce's own shape; keys are accepted as ``Bearer``, ``Token`
 from __future__ import annotations
 
 from sottovoce.api import keys as key_sources
-from sottovoce.api.admin import health, history, keys, metrics, models, probes, usage, workspace
+from sottovoce.api.admin import (
+    audit_runs,
+    health,
+    history,
+    keys,
+    metrics,
+    models,
+    probes,
+    usage,
+    workspace,
+)
 from sottovoce.api.surface import Surface
 
 SURFACE = Surface(
@@ -18,6 +28,7 @@ SURFACE = Surface(
         metrics.router,
         workspace.router,
         keys.router,
+        audit_runs.router,
         usage.router,
         history.router,
         models.router,
@@ -39,6 +50,8 @@ SURFACE = Surface(
             ("GET", "/v1/workspace/keys"),
             ("POST", "/v1/workspace/keys"),
             ("DELETE", "/v1/workspace/keys/{key_id}"),
+            ("POST", "/v1/workspace/audit"),
+            ("GET", "/v1/workspace/audit"),
             ("GET", "/v1/usage"),
             ("GET", "/v1/models"),
             ("GET", "/v1/history/{history_item_id}"),
