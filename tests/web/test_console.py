@@ -7,6 +7,7 @@ console errors too.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import httpx
@@ -323,6 +324,29 @@ def test_a_member_key_made_in_the_console_sees_no_admin_controls(
     assert not browser.by_id("page-admin").is_displayed()
     refused = httpx.get(f"{server.url}/v1/workspace/keys", headers={"xi-api-key": member_key})
     assert refused.status_code == 403
+    assert browser.errors() == []
+
+
+def test_the_audit_runs_from_the_proof_page(
+    browser: Browser, server: RunningServer, artefacts: Path
+) -> None:
+    zdr = server.create_workspace("auditor", zdr=True)
+    browser.sign_in(zdr.api_key)
+    browser.go("proof")
+    browser.by_id("proof-audit-only").send_keys("tts.openai")
+    browser.by_id("proof-audit-go").click()
+    wait_for(
+        lambda: "PASS" in browser.text_of("proof-audit-state"), "the audit's pass", timeout=300
+    )
+    results = browser.text_of("proof-audit-results")
+    assert "tts.openai" in results and "kept in history (expected)" in results
+    assert "LEAK" not in results
+    browser.screenshot(artefacts, "proof-audit")
+    browser.by_id("proof-audit-download").click()
+    report = wait_for(
+        lambda: list(browser.downloads.glob("sottovoce-audit*.json")), "the report saved"
+    )
+    assert json.loads(report[0].read_text())["ok"] is True
     assert browser.errors() == []
 
 

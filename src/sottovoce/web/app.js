@@ -60,6 +60,7 @@ async function signIn(key) {
 function signOut() {
   releaseAll();
   playground.stop();
+  proof.stop();
   setApiKey(null);
   state.workspace = null;
   $("nav").hidden = true;

@@ -23,7 +23,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from sottovoce.api.deps import context
-from sottovoce.errors import AdminRequired, Conflict, InvalidRequest, NotFound, RetentionRefused
+from sottovoce.errors import AdminRequired, Conflict, InvalidRequest, RetentionRefused
 from sottovoce.privacy.eligibility import Product
 from sottovoce.services.context import RequestContext
 from sottovoce.store.ids import now_ms
@@ -87,7 +87,8 @@ class AuditAsk(BaseModel):
 
 class AuditRunOut(BaseModel):
     state: str
-    started_at_unix: int
+    """``none`` (no run since the server started), ``running``, ``done`` or ``failed``."""
+    started_at_unix: int | None
     finished_at_unix: int | None
     only: list[str]
     report: dict[str, Any] | None
@@ -138,5 +139,7 @@ async def get_audit(request: Request, ctx: AuditContext) -> AuditRunOut:
         raise AdminRequired()
     run = runs_of(request).runs.get(ctx.workspace.id)
     if run is None:
-        raise NotFound("No audit has been run from this workspace since the server started.")
+        return AuditRunOut(
+            state="none", started_at_unix=None, finished_at_unix=None, only=[], report=None
+        )
     return AuditRunOut.of(run)
