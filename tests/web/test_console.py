@@ -143,6 +143,27 @@ def test_an_uploaded_file_is_transcribed(browser: Browser, admin: Creds, recordi
     assert browser.errors() == []
 
 
+def test_the_voice_changer_speaks_a_recording_in_another_voice(
+    browser: Browser, admin: Creds, recording: Path
+) -> None:
+    browser.sign_in(admin.api_key)
+    browser.go("playground")
+    wait_for(lambda: browser.finds("#tts-voice option"), "the voice library")
+    browser.find("#tts-voice option[value='hibariHeartEnUs01']").click()
+    browser.by_id("sts-file").send_keys(str(recording))
+    browser.by_id("sts-go").click()
+    wait_for(
+        lambda: browser.js(
+            "const a = document.getElementById('sts-audio');"
+            "return isFinite(a.duration) && a.duration > 1"
+        ),
+        "the changed voice playing",
+        timeout=120,
+    )
+    assert browser.by_id("sts-error").text == ""
+    assert browser.errors() == []
+
+
 def test_the_microphone_is_transcribed_live(browser: Browser, admin: Creds) -> None:
     browser.sign_in(admin.api_key)
     browser.go("playground")

@@ -24,6 +24,10 @@ export function init() {
     event.preventDefault();
     transcribe();
   };
+  $("sts-form").onsubmit = (event) => {
+    event.preventDefault();
+    changeVoice();
+  };
   $("mic-start").onclick = startMic;
   $("mic-stop").onclick = stopMic;
   $("chat-form").onsubmit = (event) => {
@@ -170,6 +174,26 @@ async function transcribe() {
     showError("stt-error", error);
   } finally {
     $("stt-go").disabled = false;
+  }
+}
+
+async function changeVoice() {
+  showError("sts-error", null);
+  const file = $("sts-file").files[0];
+  if (!file) return;
+  const form = new FormData();
+  form.append("audio", file, file.name || "audio");
+  const voice = encodeURIComponent($("tts-voice").value);
+  $("sts-go").disabled = true;
+  try {
+    const response = await request(`/v1/speech-to-speech/${voice}?output_format=mp3_44100_128`, { method: "POST", body: form });
+    const audio = $("sts-audio");
+    audio.src = holdUrl("sts", await response.blob());
+    await audio.play();
+  } catch (error) {
+    showError("sts-error", error);
+  } finally {
+    $("sts-go").disabled = false;
   }
 }
 
