@@ -7,7 +7,6 @@ Every command reads its settings from the environment (``SOTTOVOCE_*``) and prin
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -84,8 +83,8 @@ def serve(host: str | None, port: int | None) -> None:
     import uvicorn
 
     from sottovoce.app import create_app
-    from sottovoce.first_run import console_url, ensure_first_workspace
-    from sottovoce.privacy.logging import configure_logging, log_event
+    from sottovoce.first_run import first_run
+    from sottovoce.privacy.logging import configure_logging
     from sottovoce.privacy.process import disable_core_dumps
 
     settings = _settings()
@@ -95,16 +94,7 @@ def serve(host: str | None, port: int | None) -> None:
     settings = settings.model_copy(update={"server": server})
     disable_core_dumps()
     configure_logging(settings.log_level, log_file=settings.log_file)
-    first = ensure_first_workspace(settings)
-    if first is not None:
-        # The key's file, never the key: logs are read by more people than the operator.
-        log_event(
-            logging.getLogger("sottovoce.first_run"),
-            "first_run.admin_key_written",
-            workspace_id=first.workspace_id,
-            key_file=str(first.key_file),
-            console_url=console_url(server.host, server.port),
-        )
+    first_run(settings)
     config = uvicorn.Config(
         create_app(settings),
         host=server.host,

@@ -8,11 +8,13 @@ never the key: logs are read by more people than the operator.
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from sottovoce.config import Settings
+from sottovoce.privacy.logging import log_event
 from sottovoce.privacy.policy import Plan
 from sottovoce.store import keys, workspaces
 from sottovoce.store.db import Store
@@ -61,3 +63,18 @@ def ensure_first_workspace(settings: Settings) -> FirstRun | None:
     finally:
         store.close()
     return FirstRun(ws.id, key_file.resolve())
+
+
+def first_run(settings: Settings) -> FirstRun | None:
+    """``ensure_first_workspace``, and say where the key and the console are."""
+    first = ensure_first_workspace(settings)
+    if first is not None:
+        # The key's file, never the key: logs are read by more people than the operator.
+        log_event(
+            logging.getLogger("sottovoce.first_run"),
+            "first_run.admin_key_written",
+            workspace_id=first.workspace_id,
+            key_file=str(first.key_file),
+            console_url=console_url(settings.server.host, settings.server.port),
+        )
+    return first

@@ -18,7 +18,7 @@ from tests.web.browser import Browser, launch
 
 SPOKEN = "The quick brown fox jumps over the lazy dog."
 SPOKEN_WORDS = ("quick", "brown", "fox", "lazy", "dog")
-SILENCE_S = 12
+SILENCE_S = 8
 
 
 def speech_wav(server: RunningServer, api_key: str, text: str = SPOKEN) -> bytes:
