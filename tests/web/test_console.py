@@ -291,6 +291,9 @@ def test_an_admin_switches_zdr_and_history_gives_way_to_the_reason(
     wait_for(lambda: browser.finds("#admin-keys tr"), "the key list")
     wait_for(lambda: browser.finds("#admin-usage h4"), "the usage charts")
     browser.screenshot(artefacts, "workspace")
+    browser.js("document.getElementById('admin-usage').scrollIntoView()")
+    browser.screenshot(artefacts, "workspace-usage")
+    browser.js("window.scrollTo(0, 0)")
     browser.by_id("admin-zdr").click()
     wait_for(
         lambda: (

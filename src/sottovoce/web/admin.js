@@ -154,20 +154,24 @@ async function loadUsage() {
     const summary = [`${totals.requests} requests`];
     if (totals.characters) summary.push(`${totals.characters} characters`);
     if (totals.audio) summary.push(`${totals.audio.toFixed(1)} s of audio`);
-    place.append(el("h4", {}, `${product || "other"}: ${summary.join(", ")}`), chart(days, start));
+    const charts = [chart(days, start, "requests", "requests")];
+    if (totals.characters) charts.push(chart(days, start, "characters", "characters"));
+    if (totals.audio) charts.push(chart(days, start, "audio", "audio seconds"));
+    place.append(el("h4", {}, `${product || "other"}: ${summary.join(", ")}`), el("div", { class: "charts" }, ...charts));
   }
 }
 
-function chart(days, start) {
-  const most = Math.max(1, ...days.map((d) => d.requests));
-  const bars = el("div", { class: "chart", role: "img", "aria-label": "requests per day" });
+function chart(days, start, key, unit) {
+  const most = Math.max(1, ...days.map((d) => d[key]));
+  const bars = el("div", { class: "chart", role: "img", "aria-label": `${unit} per day` });
   const labels = el("div", { class: "chart-labels" });
   days.forEach((day, i) => {
-    const bar = el("div", { class: "bar", title: `${day.requests} requests` });
-    bar.style.height = `${(100 * day.requests) / most}%`; // CSSOM, allowed by the CSP
+    const value = key === "audio" ? day[key].toFixed(1) : day[key];
+    const bar = el("div", { class: "bar", title: `${value} ${unit}` });
+    bar.style.height = `${(100 * day[key]) / most}%`; // CSSOM, allowed by the CSP
     bars.append(el("div", { class: "day" }, bar));
     const date = new Date((start + i * 86400) * 1000);
-    labels.append(el("span", {}, i % 2 ? "" : `${date.getUTCMonth() + 1}/${date.getUTCDate()}`));
+    labels.append(el("span", {}, (DAYS - 1 - i) % 2 ? "" : `${date.getUTCMonth() + 1}/${date.getUTCDate()}`));
   });
-  return el("div", {}, bars, labels);
+  return el("div", { class: "chart-box" }, el("div", { class: "muted" }, unit), bars, labels);
 }
