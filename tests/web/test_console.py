@@ -48,6 +48,8 @@ def test_the_console_is_served_with_a_strict_policy_and_no_caching(server: Runni
     assert httpx.get(server.url + "/console/..%2Fapp.py").status_code == 404
     assert httpx.get(server.url + "/console/nope.js").status_code == 404
     assert httpx.get(server.url + "/healthz").headers["cache-control"] == "no-store"
+    refused = httpx.get(server.url + "/v1/history", headers={"xi-api-key": "sv_nope"})
+    assert (refused.status_code, refused.headers["cache-control"]) == (401, "no-store")
 
 
 def test_a_wrong_key_is_refused_and_the_right_one_signs_in(
