@@ -8,6 +8,7 @@ console errors too.
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 import httpx
@@ -272,16 +273,29 @@ def test_history_lists_plays_downloads_and_deletes(
         "the history item playing",
     )
     first.find_element("css selector", "[data-action=download]").click()
-    saved = wait_for(
-        lambda: [p for p in browser.downloads.iterdir() if not p.name.endswith(".crdownload")],
-        "the downloaded file",
-    )
-    assert saved[0].name.startswith(rows[0]) and saved[0].stat().st_size > 1000
+    saved = wait_for(lambda: list(browser.downloads.glob(f"{rows[0]}.*")), "the downloaded file")
+    assert saved[0].stat().st_size > 1000
 
     first.find_element("css selector", "[data-action=delete]").click()
     wait_for(lambda: rows[0] not in history_rows(browser), "the row gone")
     gone = httpx.get(f"{server.url}/v1/history/{rows[0]}", headers={"xi-api-key": admin.api_key})
     assert gone.status_code == 404
+
+    # Several at once: one zip.
+    two = rows[1:3]
+    assert len(two) == 2  # the second synthesis, the dialogue or the voice changer
+    for item in two:
+        browser.find(f"#history-rows tr[data-id='{item}'] input[type=checkbox]").click()
+    browser.by_id("history-download-selected").click()
+    (archive,) = wait_for(lambda: list(browser.downloads.glob("history*.zip")), "the zip")
+    with zipfile.ZipFile(archive) as opened:
+        assert sorted(n.split(".")[0] for n in opened.namelist()) == sorted(two)
+
+    # Search: only the dialogue says "whisper".
+    browser.by_id("history-search").send_keys("whisper")
+    browser.find("#history-search-form button[type=submit]").click()
+    wait_for(lambda: len(history_rows(browser)) == 1, "one item found")
+    assert "whisper" in browser.text_of("history-rows")
     assert browser.errors() == []
 
 
