@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DATA_DIR ?= ./data
 
-.PHONY: run test lint install install-dev clean
+.PHONY: run test lint install install-dev browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,7 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 run: install
+	@echo "sottovoce: the console will be at http://$(HOST):$(PORT)/ (first run: the admin key is in $(DATA_DIR)/first-run-admin-key)"
 	SOTTOVOCE_DATA_DIR=$(DATA_DIR) $(BIN)/sottovoce serve --host $(HOST) --port $(PORT)
 
 lint: install-dev
@@ -43,7 +44,17 @@ lint: install-dev
 	$(BIN)/ruff format --check src tests $(wildcard bench)
 	$(BIN)/mypy src
 
-test: install-dev lint
+# The console's browser tests need Debian's Chromium and its driver: installed when missing and
+# when apt-get may be used (as root); otherwise tests/web is skipped with the command to run.
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null \
+	    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }; \
+	  else echo "tests/web will be skipped: apt-get install chromium chromium-driver"; fi; \
+	fi
+
+test: install-dev lint browser
 	$(BIN)/pytest
 
 clean:

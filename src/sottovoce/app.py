@@ -14,7 +14,17 @@ import anyio
 from fastapi import FastAPI
 
 from sottovoce import __version__
-from sottovoce.api import admin, assemblyai, cartesia, deepgram, elevenlabs, inworld, openai
+from sottovoce.api import (
+    admin,
+    assemblyai,
+    cartesia,
+    console,
+    deepgram,
+    elevenlabs,
+    inworld,
+    openai,
+)
+from sottovoce.api.admin.audit_runs import AuditRuns
 from sottovoce.api.admin.health import Readiness
 from sottovoce.api.admin.metrics import Metrics
 from sottovoce.api.drain import Drain
@@ -24,6 +34,7 @@ from sottovoce.api.surface import Mounted, Surface
 from sottovoce.audit.probe import RouteKey
 from sottovoce.config import Settings
 from sottovoce.engines.registry import EngineRegistry, build_registry
+from sottovoce.first_run import console_url
 from sottovoce.privacy.logging import log_event
 from sottovoce.services.admission import Admission
 from sottovoce.services.context import Services
@@ -42,6 +53,7 @@ SURFACES: tuple[Surface, ...] = (
     deepgram.SURFACE,
     assemblyai.SURFACE,
     admin.SURFACE,
+    console.SURFACE,
 )
 """The mounted surfaces. Where several declare the same key source, the first one owns it."""
 
@@ -79,7 +91,13 @@ def create_app(
         if settings.engines.preload:
             await services.engines.load_all()
         readiness.engines = "loaded" if settings.engines.preload else "on_demand"
-        log_event(log, "server.ready", version=__version__, count=len(services.engines.models()))
+        log_event(
+            log,
+            "server.ready",
+            version=__version__,
+            count=len(services.engines.models()),
+            console_url=console_url(settings.server.host, settings.server.port),
+        )
         try:
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(sweeper.run_forever)
@@ -108,6 +126,7 @@ def create_app(
     app.state.readiness = readiness
     app.state.drain = drain
     app.state.admission = Admission.from_settings(settings.limits)
+    app.state.audit_runs = AuditRuns()
     install_error_handlers(app)
     app.add_middleware(
         RequestLifecycle,

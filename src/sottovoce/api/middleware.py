@@ -64,6 +64,9 @@ UNCOVERED_HEADER = b"x-sottovoce-retention-covered"
 retention for its mode (the workspace admin allowed uncovered providers)."""
 
 
+NO_STORE = (b"cache-control", b"no-store")
+
+
 def _retention(meter: UsageMeter) -> list[tuple[bytes, bytes]]:
     headers: list[tuple[bytes, bytes]] = []
     if meter.route is not None:
@@ -134,7 +137,12 @@ class RequestLifecycle:
             kind = message["type"]
             if kind == "http.response.start":
                 state["status"] = message["status"]
-                message["headers"] = [*message.get("headers", []), header, *_retention(meter)]
+                headers = message.get("headers", [])
+                if not any(name.lower() == b"cache-control" for name, _ in headers):
+                    # Replies carry content (audio, transcripts, history): no cache keeps them,
+                    # the browser's own included.
+                    headers = [*headers, NO_STORE]
+                message["headers"] = [*headers, header, *_retention(meter)]
             elif kind == "http.response.body" and not message.get("more_body", False):
                 state["complete"] = True
             elif kind == "websocket.accept":

@@ -63,6 +63,8 @@ ALLOWED_FIELDS = frozenset(
         "seconds",
         "migration",
         "pid",
+        "key_file",
+        "console_url",
     }
 )
 

@@ -102,3 +102,35 @@ def standing(session: Session, key_ids: Collection[str]) -> dict[str, tuple[bool
         .where(ApiKeyRow.id.in_(list(key_ids)))
     ).all()
     return {key_id: (revoked is not None, Workspace.from_row(ws)) for key_id, revoked, ws in rows}
+
+
+@dataclass(frozen=True)
+class ListedKey:
+    """What a workspace admin sees of a key: never the key, only its first characters."""
+
+    id: str
+    prefix: str
+    is_admin: bool
+    created_at_ms: int
+    revoked_at_ms: int | None
+
+
+def list_for(session: Session, workspace_id: str) -> list[ListedKey]:
+    rows = session.scalars(
+        select(ApiKeyRow)
+        .where(ApiKeyRow.workspace_id == workspace_id)
+        .order_by(ApiKeyRow.created_at_ms, ApiKeyRow.id)
+    )
+    return [ListedKey(r.id, r.prefix, r.is_admin, r.created_at_ms, r.revoked_at_ms) for r in rows]
+
+
+def revoke_in(session: Session, workspace_id: str, key_id: str) -> bool:
+    """Revoke a key of this workspace (another workspace's key is not found); True if it was
+    live until now."""
+    row = session.get(ApiKeyRow, key_id)
+    if row is None or row.workspace_id != workspace_id:
+        raise NotFound("No such key.")
+    if row.revoked_at_ms is not None:
+        return False
+    row.revoked_at_ms = now_ms()
+    return True

@@ -7,8 +7,18 @@ Errors here are sottovoce's own shape; keys are accepted as ``Bearer``, ``Token`
 
 from __future__ import annotations
 
-from sottovoce.api import keys
-from sottovoce.api.admin import health, history, metrics, models, probes, usage, workspace
+from sottovoce.api import keys as key_sources
+from sottovoce.api.admin import (
+    audit_runs,
+    health,
+    history,
+    keys,
+    metrics,
+    models,
+    probes,
+    usage,
+    workspace,
+)
 from sottovoce.api.surface import Surface
 
 SURFACE = Surface(
@@ -17,14 +27,16 @@ SURFACE = Surface(
         health.router,
         metrics.router,
         workspace.router,
+        keys.router,
+        audit_runs.router,
         usage.router,
         history.router,
         models.router,
     ),
     key_sources=(
-        keys.authorization("bearer"),
-        keys.authorization("token"),
-        keys.authorization(""),
+        key_sources.authorization("bearer"),
+        key_sources.authorization("token"),
+        key_sources.authorization(""),
     ),
     probes=probes.PROBES,
     content_free_routes=frozenset(
@@ -36,6 +48,11 @@ SURFACE = Surface(
             ("PATCH", "/v1/workspace"),
             ("DELETE", "/v1/workspace"),
             ("GET", "/v1/workspace/audit-log"),
+            ("GET", "/v1/workspace/keys"),
+            ("POST", "/v1/workspace/keys"),
+            ("DELETE", "/v1/workspace/keys/{key_id}"),
+            ("POST", "/v1/workspace/audit"),
+            ("GET", "/v1/workspace/audit"),
             ("GET", "/v1/usage"),
             ("GET", "/v1/models"),
             ("GET", "/v1/history/{history_item_id}"),

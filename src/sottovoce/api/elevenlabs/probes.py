@@ -233,6 +233,20 @@ def _voices(client: ProbeClient) -> None:
     client.send(case, "POST", "/v1/text-to-voice", json=body)
 
 
+def _history_download(client: ProbeClient) -> None:
+    # The body names items, but a client may put anything in it: an id, a format, broken JSON.
+    name, url = "history.download", "/v1/history/download"
+    case = client.marker(name, "unknown_id")
+    client.send(case, "POST", url, json={"history_item_ids": [case.marker]})
+    case = client.marker(name, "validation_error")
+    client.send(case, "POST", url, json={"history_item_ids": ["x"], "output_format": case.marker})
+    case = client.marker(name, "invalid_json")
+    broken = f'{{"history_item_ids": ["{case.marker}"'.encode()
+    client.send(case, "POST", url, content=broken, headers={**client.auth, **JSON})
+
+
+JSON = {"Content-Type": "application/json"}
+
 PROBES = (
     Probe("tts.elevenlabs", TTS_ROUTES, _tts),
     Probe(
@@ -257,6 +271,7 @@ PROBES = (
         _voices,
     ),
     Probe("stt.files", (("POST", "/v1/speech-to-text"),), _stt_files),
+    Probe("history.download", (("POST", "/v1/history/download"),), _history_download),
     Probe("stt.realtime", (("WS", "/v1/speech-to-text/realtime"),), _stt_realtime),
     Probe(
         "agents.elevenlabs",

@@ -77,7 +77,7 @@ async def create_chat_completion(body: ChatCompletionIn, ctx: ChatContext, flags
         completion.events(),
         write,
         "text/event-stream",
-        headers={"Cache-Control": "no-cache"},
+        headers={"Cache-Control": "no-cache, no-store"},
         prefix=role,
     )
 
