@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DATA_DIR ?= ./data
 
-.PHONY: run test lint install install-dev clean
+.PHONY: run test lint install install-dev system-packages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,7 +43,23 @@ lint: install-dev
 	$(BIN)/ruff format --check src tests $(wildcard bench)
 	$(BIN)/mypy src
 
-test: install-dev lint
+# Debian's PostgreSQL server and HAProxy, for the tests that run against them (they skip
+# without them). Installed when missing and apt-get may be used (root); else only a note.
+system-packages:
+	@missing=""; \
+	command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+		|| missing="$$missing postgresql"; \
+	command -v haproxy >/dev/null 2>&1 || missing="$$missing haproxy"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+		else \
+			echo "not installed:$$missing (their tests will skip)"; \
+		fi; \
+	fi
+
+test: install-dev system-packages lint
 	$(BIN)/pytest
 
 clean:
