@@ -33,8 +33,8 @@ def k8s(kind: str) -> dict[str, Any]:
 
 def env_file(path: Path) -> dict[str, str]:
     lines = [line.strip() for line in path.read_text().splitlines()]
-    pairs = [line.split("=", 1) for line in lines if line and not line.startswith("#")]
-    return {name: value for name, value in pairs}
+    pairs = (line.partition("=") for line in lines if line and not line.startswith("#"))
+    return {name: value for name, _, value in pairs}
 
 
 def compose_replicas() -> dict[str, dict[str, Any]]:
