@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
+from sottovoce.audit.search import Places, search
 from tests.haproxy import HAProxy, find_haproxy
 from tests.harness import Creds, RunningServer, new_canary
 from tests.polling import wait_for
@@ -70,6 +71,11 @@ def cluster(
     try:
         for f in starting:
             f.result()  # a failed start fails the module, after the other one is stopped
+        # Piper loads on first use: on both replicas at once, before anything is timed.
+        warm = replicas[0].create_workspace("warm-up", zdr=True)
+        with ThreadPoolExecutor(2) as pool:
+            spoken = list(pool.map(lambda r: speak(r.url, warm, "Ready."), replicas))
+        assert [r.status_code for r in spoken] == [200, 200]
         proxy = HAProxy(proxy_dir, [r.url.removeprefix("http://") for r in replicas])
         for name in ("replica-1", "replica-2"):
             proxy.wait_until(name, "UP")
@@ -77,8 +83,8 @@ def cluster(
     finally:
         if proxy is not None:
             proxy.stop()
-        for replica in replicas:
-            replica.stop()
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(RunningServer.stop, replicas))
 
 
 def speak(url: str, creds: Creds, text: str) -> httpx.Response:
@@ -128,11 +134,20 @@ def test_haproxy_spreads_requests_and_a_zdr_canary_is_found_nowhere(cluster: Clu
     one.wait_for_usage(zdr.workspace_id, 4)
     one.wait_for_usage(kept.workspace_id, 1)
 
-    for replica in (one, two):
-        assert replica.find_marker(canary) == []
-        # The negative control: the same search finds the retained marker, in history only.
-        found = replica.find_marker(control)
-        assert found and all(place.startswith("history") for place in found), found
+    # One pass over every place of both replicas (and the shared database's files).
+    places = Places(
+        directories=[
+            *(d for r in (one, two) for d in (r.data_dir, r.tmp_dir, r.log_dir)),
+            *one.extra_places,
+        ],
+        store=one.store,
+    )
+    found = search(places, [canary, control])
+    assert [f for f in found if f.marker == canary] == []
+    assert one.tmp_created() == [] and two.tmp_created() == []
+    # The negative control: the same search finds the retained marker, in history only.
+    controls = [f.place for f in found if f.marker == control]
+    assert controls and all(place.startswith("history") for place in controls), controls
 
 
 def test_kill_9_one_replica_during_traffic(cluster: Cluster) -> None:
