@@ -3,13 +3,16 @@ one master key) behind a real HAProxy running deploy/haproxy.cfg.
 
 What one replica keeps the other reads and deletes; HAProxy spreads requests over both; a ZDR
 canary sent through it is found nowhere (and the retained control is found in history only);
-``kill -9`` of one replica during traffic leaves the other serving everything once HAProxy has
+a socket works through it; ``kill -9`` of one replica during traffic leaves the other serving everything once HAProxy has
 marked it down, the database intact and no temporary file behind. The kill comes last: the
 module's replicas are shared, in this order.
 """
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import json
 import os
 import signal
 import threading
@@ -20,6 +23,8 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
 
 from sottovoce.audit.search import Places, search
 from tests.haproxy import HAProxy, find_haproxy
@@ -148,6 +153,22 @@ def test_haproxy_spreads_requests_and_a_zdr_canary_is_found_nowhere(cluster: Clu
     # The negative control: the same search finds the retained marker, in history only.
     controls = [f.place for f in found if f.marker == control]
     assert controls and all(place.startswith("history") for place in controls), controls
+
+
+def test_a_socket_works_through_haproxy(cluster: Cluster) -> None:
+    creds = cluster.replicas[0].create_workspace("socket", zdr=True)
+    url = f"{cluster.proxy.ws_url}/v1/text-to-speech/joe/stream-input?output_format=pcm_16000"
+    audio = b""
+    with connect(url, additional_headers={"xi-api-key": creds.api_key}, open_timeout=30) as ws:
+        for text in (" ", "Through the proxy. ", ""):  # open, speak, end of input
+            ws.send(json.dumps({"text": text}))
+        with contextlib.suppress(ConnectionClosed):
+            while True:
+                message = json.loads(ws.recv(timeout=60))
+                audio += base64.b64decode(message.get("audio") or "")
+        closed = ws.protocol.close_rcvd
+    assert closed is not None and closed.code == 1000
+    assert len(audio) > 16000  # more than half a second of 16 kHz speech
 
 
 def test_kill_9_one_replica_during_traffic(cluster: Cluster) -> None:
