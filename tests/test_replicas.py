@@ -3,9 +3,9 @@ one master key) behind a real HAProxy running deploy/haproxy.cfg.
 
 What one replica keeps the other reads and deletes; HAProxy spreads requests over both; a ZDR
 canary sent through it is found nowhere (and the retained control is found in history only);
-a socket works through it; ``kill -9`` of one replica during traffic leaves the other serving everything once HAProxy has
-marked it down, the database intact and no temporary file behind. The kill comes last: the
-module's replicas are shared, in this order.
+a socket works through it; ``kill -9`` of one replica during traffic leaves the other serving
+everything once HAProxy has marked it down, the database intact and no temporary file behind.
+The kill comes last: the module's replicas are shared, in this order.
 """
 
 from __future__ import annotations
