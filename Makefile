@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DATA_DIR ?= ./data
 
-.PHONY: run test lint install install-dev browser clean
+.PHONY: run test lint install install-dev system-packages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,17 +44,26 @@ lint: install-dev
 	$(BIN)/ruff format --check src tests $(wildcard bench)
 	$(BIN)/mypy src
 
-# The console's browser tests need Debian's Chromium and its driver: installed when missing and
-# when apt-get may be used (as root); otherwise tests/web is skipped with the command to run.
-browser:
-	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null \
-	    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }; \
-	  else echo "tests/web will be skipped: apt-get install chromium chromium-driver"; fi; \
+# Debian's packages some tests run against (they skip without them): the PostgreSQL server,
+# HAProxy, and Chromium with its driver for the console's browser tests. Installed when missing
+# and apt-get may be used (root); otherwise only a note.
+system-packages:
+	@missing=""; \
+	command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+		|| missing="$$missing postgresql"; \
+	command -v haproxy >/dev/null 2>&1 || missing="$$missing haproxy"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	[ -x /usr/bin/chromedriver ] || missing="$$missing chromium-driver"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+		else \
+			echo "not installed:$$missing (their tests will skip)"; \
+		fi; \
 	fi
 
-test: install-dev lint browser
+test: install-dev system-packages lint
 	$(BIN)/pytest
 
 clean:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from pydantic import SecretStr
 
 from sottovoce.audit.markers import new_marker, text_marker_forms
 from sottovoce.audit.search import Places, search
@@ -120,7 +121,14 @@ class RunningServer:
     def store(self) -> Store:
         """The server's own database and key store, opened in the test process."""
         if self._store is None:
-            settings = Settings(data_dir=self.data_dir, database_url=self.database_url)
+            # Replicas keep their keys in a shared key store under a shared master key.
+            master_key = self.env.get("SOTTOVOCE_MASTER_KEY")
+            settings = Settings(
+                data_dir=self.data_dir,
+                database_url=self.database_url,
+                keystore_url=self.env.get("SOTTOVOCE_KEYSTORE_URL"),
+                master_key=SecretStr(master_key) if master_key else None,
+            )
             self._store = Store.from_settings(settings)
         return self._store
 

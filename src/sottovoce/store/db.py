@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +16,7 @@ from sottovoce.config import Settings
 from sottovoce.errors import SottovoceError
 from sottovoce.store.encryption import derive_master_key, load_or_create_key_file
 from sottovoce.store.keystore import KeyStore
+from sottovoce.store.locks import advisory_key, wait_for_turn
 from sottovoce.store.schema import AuditLogRow
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -94,6 +94,8 @@ class Store:
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         with self.engine.begin() as connection:
+            if not self.is_sqlite:
+                wait_for_turn(connection, "sottovoce-migrate")
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 
@@ -112,7 +114,7 @@ class Store:
         if self.is_sqlite:
             yield True
             return
-        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        key = advisory_key(name)
         with self.engine.connect() as c:
             held = bool(c.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}))
             c.commit()

@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sottovoce.errors import WorkspaceGone
 from sottovoce.store.encryption import new_key, open_sealed, seal
 from sottovoce.store.ids import now_ms
+from sottovoce.store.locks import wait_for_turn
 
 _metadata = MetaData()
 workspace_keys = Table(
@@ -81,7 +82,10 @@ class KeyStore:
             event.listen(self._engine, "connect", _pragmas)
         else:
             self._engine = create_engine(url, pool_pre_ping=True)
-        _metadata.create_all(self._engine)
+        with self._engine.begin() as connection:
+            if not self.is_sqlite:
+                wait_for_turn(connection, "sottovoce-keystore-schema")
+            _metadata.create_all(connection)
         self._workspace_cache: dict[str, bytes] = {}
         self._lock = threading.Lock()
 
