@@ -93,6 +93,11 @@ def audit(
         return
     import tempfile
 
+    from sottovoce.config import temporary_directories
+
+    # Named now, untouched: tempfile.gettempdir() would probe it with a file of its own, and
+    # with --url it is often the audited server's own TMPDIR (the console's runs inherit it).
+    tempfile.tempdir = str(temporary_directories()[0])
     from rich.console import Console
     from rich.progress import Progress
 
@@ -118,7 +123,7 @@ def audit(
             if url is None:
                 target = start_own_server(settings, list(search_dirs))
             else:
-                where = tmp_dir or Path(tempfile.gettempdir())
+                where = tmp_dir or Path(tempfile.tempdir)
                 target = attach(url, settings, where, list(log_files), list(search_dirs), home_dir)
         except RuntimeError as exc:
             raise click.ClickException(str(exc)) from None
