@@ -63,8 +63,12 @@ system-packages:
 		fi; \
 	fi
 
+# Two workers, each taking whole modules (a module's servers stay with it): most tests wait on a
+# server that computes, so two keep both cores of a small machine busy.
+TEST_WORKERS ?= 2
+
 test: install-dev system-packages lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
