@@ -27,6 +27,7 @@ SURFACE = Surface(
         keys.authorization(""),
     ),
     probes=probes.PROBES,
+    public_paths=frozenset({"/healthz", "/readyz"}),
     content_free_routes=frozenset(
         {
             ("GET", "/healthz"),

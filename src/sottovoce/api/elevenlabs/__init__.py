@@ -25,7 +25,7 @@ from sottovoce.api.elevenlabs import (
     voice_design,
     voices,
 )
-from sottovoce.api.elevenlabs.errors import error_shape
+from sottovoce.api.elevenlabs.errors import ERROR_SCHEMA, error_shape
 from sottovoce.api.surface import Surface
 
 SURFACE = Surface(
@@ -51,6 +51,7 @@ SURFACE = Surface(
         keys.message_field("xi-api-key"),
     ),
     error_shape=error_shape,
+    error_schema=ERROR_SCHEMA,
     probes=probes.PROBES,
     content_free_routes=frozenset(
         {
