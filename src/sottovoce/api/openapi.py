@@ -42,6 +42,19 @@ WITH_BODY = (400, 408, 413, 415)
 PUBLIC = (503,)
 """An operation that takes no key (health and readiness)."""
 
+MADE_RESPONSE_TYPES = (
+    "application/json",
+    "application/x-ndjson",
+    "text/event-stream",
+    "text/plain",
+    "text/vtt",
+    "application/x-subrip",
+    "audio/*",
+    "application/octet-stream",
+)
+"""What a route that builds its own response answers, by the request's format: JSON (with
+timestamps, transcripts), JSON lines or events (streams), subtitles, audio or raw samples."""
+
 
 def _routes(surface: Surface) -> Iterator[APIRoute]:
     for router in surface.routers:
@@ -61,6 +74,15 @@ def _statuses(surface: Surface, route: APIRoute, operation: dict[str, Any]) -> t
     return AUTHENTICATED + (WITH_BODY if _reads_body(route, operation) else ())
 
 
+def _describe_made_response(responses: dict[str, Any]) -> None:
+    """A route that returns a response of its own making is documented by FastAPI as JSON of
+    any shape (an empty schema): it answers any of :data:`MADE_RESPONSE_TYPES`."""
+    ok = responses.get("200", {})
+    content = ok.get("content", {})
+    if set(content) == {"application/json"} and content["application/json"].get("schema") == {}:
+        ok["content"] = {media: {"schema": {}} for media in MADE_RESPONSE_TYPES}
+
+
 def truthful_document(app: FastAPI, mounted: Mounted) -> dict[str, Any]:
     document = get_openapi(
         title=app.title, version=app.version, openapi_version=app.openapi_version, routes=app.routes
@@ -77,6 +99,7 @@ def truthful_document(app: FastAPI, mounted: Mounted) -> dict[str, Any]:
                 if operation is None:
                     continue
                 responses: dict[str, Any] = operation.setdefault("responses", {})
+                _describe_made_response(responses)
                 for status in _statuses(surface, route, operation):
                     responses[str(status)] = {
                         "description": _REASONS[status],
