@@ -6,12 +6,13 @@ from __future__ import annotations
 import base64
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from sottovoce.api.deps import Flags, context
-from sottovoce.api.elevenlabs.formats import output_format
+from sottovoce.api.elevenlabs.formats import OutputFormatQuery, output_format
 from sottovoce.api.elevenlabs.voices import voice_shape
+from sottovoce.api.params import NON_BLANK
 from sottovoce.privacy.eligibility import Product
 from sottovoce.privacy.sensitive import Sensitive
 from sottovoce.services import voice_design, voices
@@ -23,7 +24,7 @@ DesignContext = Annotated[RequestContext, Depends(context(Product.VOICE_DESIGN))
 
 class DesignBody(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    voice_description: Sensitive[str]
+    voice_description: Sensitive[str] = Field(json_schema_extra=NON_BLANK)
     text: Sensitive[str] | None = None
     auto_generate_text: bool | None = None
     seed: int | None = None
@@ -43,7 +44,7 @@ async def design(
     body: DesignBody,
     ctx: DesignContext,
     flags: Flags,
-    output: Annotated[str | None, Query(alias="output_format", max_length=40)] = None,
+    output: OutputFormatQuery = None,
 ) -> dict[str, Any]:
     fmt = output_format(output or "mp3_44100_128")
     ask = voice_design.DesignAsk(
