@@ -10,10 +10,12 @@ bounded by its examples. Used by ``tests/api/test_openapi_fuzz.py`` (a few examp
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,19 +64,28 @@ def _describe(failure: BaseException) -> str:
     return "; ".join(f"{type(f).__name__}: {' '.join(str(f).split())[:300]}" for f in failures)
 
 
-def run(base_url: str, api_key: str, examples: int, seed: int = 16, timeout: float = 120) -> Report:
+def run(
+    base_url: str,
+    api_key: str,
+    examples: int,
+    seed: int = 16,
+    timeout: float = 120,
+    skip: set[str] | None = None,
+) -> Report:
+    """Fuzz every operation but ``skip`` (``"POST /path (positive)"``) and :data:`SKIPPED`."""
     # Hypothesis keeps its examples and patches under its home directory (``.hypothesis`` in
     # the working directory): here, a directory removed after the run.
     with tempfile.TemporaryDirectory(prefix="sottovoce-hypothesis-") as home:
         configuration.set_hypothesis_home_dir(home)
-        return _run(base_url, api_key, examples, seed, timeout)
+        return _run(base_url, api_key, examples, seed, timeout, skip or set())
 
 
-def _run(base_url: str, api_key: str, examples: int, seed: int, timeout: float) -> Report:
+def _run(
+    base_url: str, api_key: str, examples: int, seed: int, timeout: float, skip: set[str]
+) -> Report:
     schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
     report = Report()
-    headers = {"authorization": f"Bearer {api_key}"}
-    session = requests.Session()
+    call = Caller(base_url, {"authorization": f"Bearer {api_key}"}, timeout, report)
     for result in schema.get_all_operations():
         operation = result.ok()
         label = f"{operation.method.upper()} {operation.path}"
@@ -82,50 +93,68 @@ def _run(base_url: str, api_key: str, examples: int, seed: int, timeout: float) 
             continue
         started = time.monotonic()
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-
-            @hypothesis.seed(seed)
-            @hypothesis.settings(
-                max_examples=examples,
-                database=None,
-                deadline=None,
-                derandomize=False,
-                phases=[Phase.generate],
-                suppress_health_check=list(HealthCheck),
-                print_blob=False,
+            if f"{label} ({mode.value})" in skip:
+                continue
+            probe = given(case=operation.as_strategy(mode))(call.probe(label, mode))
+            configured = hypothesis.seed(seed)(
+                hypothesis.settings(
+                    max_examples=examples,
+                    database=None,
+                    deadline=None,
+                    phases=[Phase.generate],
+                    suppress_health_check=list(HealthCheck),
+                    print_blob=False,
+                )(probe)
             )
-            @given(case=operation.as_strategy(mode))
-            def probe(case: Any) -> None:
-                try:
-                    response = case.call(
-                        base_url=base_url, headers=headers, session=session, timeout=timeout
-                    )
-                except requests.RequestException as exc:
-                    report.server_errors.append(f"{label} ({mode.value}): {type(exc).__name__}")
-                    return
-                report.cases += 1
-                report.statuses[response.status_code] += 1
-                where = f"{label} ({mode.value}) -> {response.status_code}"
-                if response.status_code >= 500:
-                    report.server_errors.append(f"{where}: {case.as_curl_command()}")
-                try:
-                    case.validate_response(response, checks=CHECKS)
-                except (AssertionError, FailureGroup) as failure:
-                    report.violations.append(f"{where}: {_describe(failure)}")
-                if mode is GenerationMode.POSITIVE and response.status_code == 422:
-                    body = response.text[:300]
-                    report.rejected_valid.append(f"{where}: {body}")
-                if operation.method.upper() == "POST" and 200 <= response.status_code < 300:
-                    report.content_successes.append(label)
-
-            try:
-                probe()
-            except hypothesis.errors.Unsatisfiable:
-                pass
+            with contextlib.suppress(hypothesis.errors.Unsatisfiable):
+                configured()
         report.seconds[label] = time.monotonic() - started
     return report
 
 
+@dataclass
+class Caller:
+    base_url: str
+    headers: dict[str, str]
+    timeout: float
+    report: Report
+    session: requests.Session = field(default_factory=requests.Session)
+
+    def probe(self, label: str, mode: GenerationMode) -> Callable[[Any], None]:
+        def probe(case: Any) -> None:
+            self.check(case, label, mode)
+
+        return probe
+
+    def check(self, case: Any, label: str, mode: GenerationMode) -> None:
+        report = self.report
+        try:
+            response = case.call(
+                base_url=self.base_url,
+                headers=self.headers,
+                session=self.session,
+                timeout=self.timeout,
+            )
+        except requests.RequestException as exc:
+            report.server_errors.append(f"{label} ({mode.value}): {type(exc).__name__}")
+            return
+        report.cases += 1
+        report.statuses[response.status_code] += 1
+        where = f"{label} ({mode.value}) -> {response.status_code}"
+        if response.status_code >= 500:
+            report.server_errors.append(f"{where}: {case.as_curl_command()}")
+        try:
+            case.validate_response(response, checks=CHECKS)
+        except (AssertionError, FailureGroup) as failure:
+            report.violations.append(f"{where}: {_describe(failure)}")
+        if mode is GenerationMode.POSITIVE and response.status_code == 422:
+            report.rejected_valid.append(f"{where}: {response.text[:300]}")
+        if label.startswith("POST ") and 200 <= response.status_code < 300:
+            report.content_successes.append(label)
+
+
 def main() -> int:
+    from tests.conftest import SHARED_ENV
     from tests.harness import RunningServer
 
     parser = argparse.ArgumentParser(description=__doc__)
@@ -133,7 +162,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=16)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="sottovoce-fuzz-") as root:
-        server = RunningServer(Path(root))
+        server = RunningServer(Path(root), env=SHARED_ENV)
         try:
             creds = server.create_workspace("fuzz")
             started = time.monotonic()
@@ -141,11 +170,11 @@ def main() -> int:
             took = time.monotonic() - started
         finally:
             server.stop()
-    for line in report.server_errors + report.violations + report.rejected_valid:
-        print(line)
+    lines = report.server_errors + report.violations + report.rejected_valid
     slowest = sorted(report.seconds.items(), key=lambda kv: -kv[1])[:8]
-    print("slowest:", ", ".join(f"{k} {v:.1f} s" for k, v in slowest))
-    print(f"{report.summary()} in {took:.0f} s")
+    lines.append("slowest: " + ", ".join(f"{k} {v:.1f} s" for k, v in slowest))
+    lines.append(f"{report.summary()} in {took:.0f} s")
+    sys.stdout.write("\n".join(lines) + "\n")
     return 1 if report.server_errors or report.violations else 0
 
 
