@@ -77,7 +77,10 @@ def run(
     # the working directory): here, a directory removed after the run.
     with tempfile.TemporaryDirectory(prefix="sottovoce-hypothesis-") as home:
         configuration.set_hypothesis_home_dir(home)
-        return _run(base_url, api_key, examples, seed, timeout, skip or set())
+        try:
+            return _run(base_url, api_key, examples, seed, timeout, skip or set())
+        finally:
+            configuration.set_hypothesis_home_dir(None)
 
 
 def _run(
