@@ -40,3 +40,28 @@ def test_an_unsupported_method_answers_405_with_allow(server: RunningServer) -> 
         assert response.status_code == 405
         assert set(response.headers["allow"].replace(" ", "").split(",")) == allowed
         assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_a_negative_design_seed_is_a_422_not_a_500(server: RunningServer) -> None:
+    """Found by ``make fuzz``: numpy refused a negative seed with a ValueError (500)."""
+    creds = server.create_workspace("seed")
+    response = httpx.post(
+        f"{server.url}/v1/text-to-voice/design",
+        headers={"xi-api-key": creds.api_key},
+        json={"voice_description": "a calm low voice", "seed": -1},
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"]["status"] == "invalid_request"
+    assert response.json()["detail"]["fields"] == ["seed"]
+
+
+def test_a_nul_in_a_text_to_speak_is_not_a_500(server: RunningServer) -> None:
+    """Found by ``make fuzz``: a NUL in the text made the engine fail (500)."""
+    creds = server.create_workspace("nul")
+    auth = {"authorization": f"Token {creds.api_key}"}
+    spoken = httpx.post(f"{server.url}/v1/speak", headers=auth, json={"text": "Hi\u0000 there."})
+    assert spoken.status_code == 200
+    assert spoken.headers["content-type"].startswith("audio/")
+    nothing = httpx.post(f"{server.url}/v1/speak", headers=auth, json={"text": "\u0000\u0007"})
+    assert nothing.status_code == 422
+    assert nothing.json()["error"]["code"] == "invalid_request"

@@ -27,7 +27,8 @@ class DesignBody(BaseModel):
     voice_description: Sensitive[str] = Field(json_schema_extra=NON_BLANK)
     text: Sensitive[str] | None = None
     auto_generate_text: bool | None = None
-    seed: int | None = None
+    # numpy seeds only non-negative numbers (ElevenLabs: 0 to 4294967295).
+    seed: int | None = Field(default=None, ge=0, le=4_294_967_295)
     model_id: str | None = Field(default=None, max_length=100)
 
 
