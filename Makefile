@@ -49,7 +49,7 @@ test: install-dev lint
 # Schema fuzzing with many more examples than `make test` runs (tests/api/openapi_fuzz.py):
 # a real server of its own, every operation, valid and invalid cases; fails on any 5xx or
 # response the OpenAPI document does not describe. FUZZ_EXAMPLES per operation and mode.
-FUZZ_EXAMPLES ?= 25
+FUZZ_EXAMPLES ?= 10
 fuzz: install-dev
 	$(BIN)/python -m tests.api.openapi_fuzz --examples $(FUZZ_EXAMPLES)
 
