@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DATA_DIR ?= ./data
 
-.PHONY: run test lint install install-dev system-packages clean
+.PHONY: run test fuzz lint install install-dev system-packages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,13 @@ TEST_WORKERS ?= 2
 
 test: install-dev system-packages lint
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
+
+# Schema fuzzing with many more examples than `make test` runs (tests/api/openapi_fuzz.py):
+# a real server of its own, every operation, valid and invalid cases; fails on any 5xx or
+# response the OpenAPI document does not describe. FUZZ_EXAMPLES per operation and mode.
+FUZZ_EXAMPLES ?= 10
+fuzz: install-dev
+	$(BIN)/python -m tests.api.openapi_fuzz --examples $(FUZZ_EXAMPLES)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -30,6 +30,7 @@ from sottovoce.api.admin.metrics import Metrics
 from sottovoce.api.drain import Drain
 from sottovoce.api.errors import install_error_handlers
 from sottovoce.api.middleware import RequestLifecycle
+from sottovoce.api.openapi import install_openapi
 from sottovoce.api.surface import Mounted, Surface
 from sottovoce.audit.probe import RouteKey
 from sottovoce.config import Settings
@@ -136,4 +137,5 @@ def create_app(
         drain=drain,
     )
     mounted.mount(app)
+    install_openapi(app, mounted)
     return app

@@ -8,7 +8,7 @@ values. The server log gets the error's type and code from the middleware, never
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -35,22 +35,37 @@ BODY_TOO_LARGE = "sottovoce.body_too_large"
 _LOCATIONS = {"body", "query", "path", "header", "cookie"}
 
 
-def error_body(scope: Any, exc: SottovoceError) -> dict[str, Any]:
-    """The error body for this request, in its surface's shape (metering the error code)."""
+def error_body(scope: Any, exc: SottovoceError, route: object = None) -> dict[str, Any]:
+    """The error body for this request, in its surface's shape (metering the error code); for
+    a request no route took (a 405), in the shape of ``route``, one at the same path."""
     meter: UsageMeter | None = scope.get(METER)
     if meter is not None:
         meter.error_code = exc.code
     app = scope.get("app")
     mounted: Mounted | None = getattr(getattr(app, "state", None), "surfaces", None)
-    return shape_error(mounted, scope.get("route"), exc, meter.request_id if meter else None)
+    route = scope.get("route") or route
+    return shape_error(mounted, route, exc, meter.request_id if meter else None)
 
 
-def render(scope: Any, exc: SottovoceError) -> JSONResponse:
-    headers = {"retry-after": str(exc.retry_after_s)} if exc.retry_after_s is not None else {}
+def _mounted(request: Request) -> Mounted:
+    mounted: Mounted = request.app.state.surfaces
+    return mounted
+
+
+def render(
+    scope: Any,
+    exc: SottovoceError,
+    extra_headers: Mapping[str, str] | None = None,
+    route: object = None,
+) -> JSONResponse:
+    headers = dict(extra_headers or {})
+    if exc.retry_after_s is not None:
+        headers["retry-after"] = str(exc.retry_after_s)
     if scope.get(BODY_TIMED_OUT):
         # The rest of that body may still come: the connection cannot carry another request.
         headers["connection"] = "close"
-    return JSONResponse(error_body(scope, exc), status_code=exc.status, headers=headers)
+    body = error_body(scope, exc, route)
+    return JSONResponse(body, status_code=exc.status, headers=headers)
 
 
 def _field_names(errors: Sequence[Any]) -> list[str]:
@@ -88,6 +103,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         error: SottovoceError
+        headers: dict[str, str] = {}
+        route: object = None
         if request.scope.get(BODY_TOO_LARGE):
             error = PayloadTooLarge()
         elif request.scope.get(BODY_TIMED_OUT):
@@ -96,11 +113,17 @@ def install_error_handlers(app: FastAPI) -> None:
             error = RouteNotFound()
         elif exc.status_code == 405:
             error = MethodNotAllowed()
+            # Every method the path answers (RFC 9110: a 405 carries them), from all its routes.
+            at_path = _mounted(request).routes_at(request.url.path)
+            methods = sorted({m for r in at_path for m in r.methods or ()})
+            if methods:
+                headers["allow"] = ", ".join(methods)
+                route = at_path[0]
         elif exc.status_code == 400:
             error = InvalidRequest("The request body could not be read.")
         else:
             error = InvalidRequest()
-        return render(request.scope, error)
+        return render(request.scope, error, headers, route)
 
     app.add_exception_handler(SottovoceError, on_sottovoce_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)

@@ -3,6 +3,9 @@ number within bounds. Errors name the parameter, never the value sent."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from sottovoce.errors import InvalidRequest
 
 MAX_UNIX_SECONDS = 253_402_300_799
@@ -36,3 +39,12 @@ def number(raw: str | None, name: str, low: float, high: float) -> float | None:
     if not low <= value <= high:
         raise InvalidRequest(f"'{name}' must be a number from {low:g} to {high:g}.", fields=[name])
     return value
+
+
+NON_BLANK: dict[str, Any] = {"minLength": 1, "pattern": r"\S"}
+"""For the OpenAPI document: a text the server refuses when it is empty or only spaces."""
+
+
+def one_of(values: Iterable[str]) -> dict[str, Any]:
+    """For the OpenAPI document: a value the server checks against a fixed set."""
+    return {"enum": sorted(values)}

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
 
 from sottovoce.api.keys import KeyReader, KeySource
 from sottovoce.audit.probe import Probe, RouteKey
@@ -40,15 +41,47 @@ def sottovoce_error(exc: SottovoceError, request_id: str | None) -> dict[str, An
     return {"error": error}
 
 
+_NULLABLE_STRING = {"type": ["string", "null"]}
+SOTTOVOCE_ERROR_OBJECT: dict[str, Any] = {
+    "type": "object",
+    "required": ["code", "message", "request_id", "type"],
+    "properties": {
+        "code": {"type": "string"},
+        "message": {"type": "string"},
+        "request_id": _NULLABLE_STRING,
+        "type": {"enum": ["invalid_request_error", "server_error"]},
+        "fields": {"type": "array", "items": {"type": "string"}},
+    },
+}
+
+
+def error_schema(
+    properties: dict[str, Any] | None = None, *, own_error: bool = True
+) -> dict[str, Any]:
+    """The JSON schema of an error shape: the surface's own ``properties`` (all required), and,
+    unless ``own_error`` is false, sottovoce's ``error`` object beside them."""
+    props = dict(properties or {})
+    if own_error:
+        props["error"] = SOTTOVOCE_ERROR_OBJECT
+    return {"type": "object", "required": sorted(props), "properties": props}
+
+
+SOTTOVOCE_ERROR_SCHEMA = error_schema()
+
+
 @dataclass(frozen=True)
 class Surface:
     name: str
     routers: tuple[APIRouter, ...]
     key_sources: tuple[KeySource, ...] = ()
     error_shape: ErrorShape = sottovoce_error
+    error_schema: dict[str, Any] = field(default_factory=lambda: SOTTOVOCE_ERROR_SCHEMA)
+    """The JSON schema of ``error_shape``'s bodies, for the OpenAPI document."""
     probes: tuple[Probe, ...] = ()
     content_free_routes: frozenset[RouteKey] = frozenset()
     """Routes that take no request content (listings, settings): no probe needed."""
+    public_paths: frozenset[str] = frozenset()
+    """Paths that take no key (health, readiness)."""
     models_shape: ModelsShape | None = None
     """This surface's shape of the shared ``GET /v1/models``, for callers using its key source."""
     audio_json_paths: frozenset[str] = frozenset()
@@ -81,6 +114,16 @@ class Mounted:
 
     def of_route(self, route: object) -> Surface | None:
         return self._by_route.get(id(route)) if route is not None else None
+
+    def routes_at(self, path: str) -> list[APIRoute]:
+        """The routes whose path matches ``path``, whatever their method."""
+        return [
+            route
+            for surface in self.surfaces
+            for router in surface.routers
+            for route in router.routes
+            if isinstance(route, APIRoute) and route.path_regex.match(path)
+        ]
 
     def named(self, name: str) -> Surface | None:
         return next((s for s in self.surfaces if s.name == name), None)

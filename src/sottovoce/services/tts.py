@@ -12,6 +12,7 @@ nothing else kept) when the client goes away mid-stream.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -123,6 +124,8 @@ class Speech:
     def speak(self, text: Sensitive[str] | None) -> AsyncIterator[Event]:
         """The events for a whole text; an empty or too long text is refused here, before any
         synthesis (so the surface can still answer with a clean error)."""
+        if text is not None:
+            text = Sensitive(speakable(text.reveal()))
         if text is None or not text.reveal().strip():
             raise InvalidRequest("The text to speak is empty.", fields=("text",))
         limit = self.ctx.settings.tts.max_text_chars
@@ -308,6 +311,15 @@ def _shifted(alignment: Sensitive[CharTimes] | None, offset: float) -> CharTimes
     )
 
 
+_UNSPEAKABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def speakable(text: str) -> str:
+    """The text with control characters (NUL, escapes, C1) made spaces: they say nothing, and
+    a NUL made the engines fail (a 500, found by schema fuzzing)."""
+    return _UNSPEAKABLE.sub(" ", text)
+
+
 async def _once(text: str) -> AsyncIterator[str]:
     yield text
 
@@ -315,7 +327,7 @@ async def _once(text: str) -> AsyncIterator[str]:
 async def _clauses(pieces: AsyncIterator[Sensitive[str]], buffer: TextBuffer) -> AsyncIterator[str]:
     """Complete clauses of the text as it arrives; what is left when the pieces end."""
     async for piece in pieces:
-        ready = buffer.push(piece.reveal())
+        ready = buffer.push(speakable(piece.reveal()))
         if ready is not None:
             yield ready
     rest = buffer.flush()

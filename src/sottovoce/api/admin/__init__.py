@@ -39,6 +39,7 @@ SURFACE = Surface(
         key_sources.authorization(""),
     ),
     probes=probes.PROBES,
+    public_paths=frozenset({"/healthz", "/readyz"}),
     content_free_routes=frozenset(
         {
             ("GET", "/healthz"),

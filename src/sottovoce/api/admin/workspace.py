@@ -124,7 +124,7 @@ class DeletedOut(BaseModel):
 @router.delete("")
 async def delete_workspace(
     ctx: WorkspaceContext,
-    confirm: Annotated[str | None, Query(max_length=64, description="the workspace id")] = None,
+    confirm: Annotated[str, Query(max_length=64, description="the workspace id")],
 ) -> DeletedOut:
     """Delete this workspace and everything it owns. Admin key, and ``?confirm=<workspace_id>``."""
     if not ctx.key.is_admin:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from sottovoce import errors
+from sottovoce.api.surface import error_schema
 from sottovoce.errors import SottovoceError
 
 
@@ -36,3 +37,13 @@ def socket_error(exc: SottovoceError, request_id: str | None) -> dict[str, Any]:
         "code": exc.code,
         "request_id": request_id,
     }
+
+
+ERROR_SCHEMA = error_schema(
+    {
+        "error": {"type": "string"},
+        "code": {"type": "string"},
+        "request_id": {"type": ["string", "null"]},
+    },
+    own_error=False,
+)

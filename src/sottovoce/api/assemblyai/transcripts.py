@@ -35,21 +35,23 @@ from sottovoce.services.stt_jobs import Job, JobStatus
 router = APIRouter(prefix="/v2", tags=["AssemblyAI: transcripts"])
 SttContext = Annotated[RequestContext, Depends(context(Product.STT))]
 _UPLOAD_URL = re.compile(r"/v2/upload/([0-9a-f]{32})$")
+_NULL: dict[str, Any] = {"anyOf": [{"type": "null"}], "type": "null"}
 _UNSUPPORTED = ("webhook_url", "redact_pii", "summarization", "auto_chapters")
 
 
 class TranscriptIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    audio_url: str = Field(max_length=2000)
+    audio_url: str = Field(max_length=2000, json_schema_extra={"pattern": _UPLOAD_URL.pattern})
     speech_model: str | None = Field(default=None, max_length=100)
     language_code: str | None = Field(default=None, max_length=20)
     punctuate: bool | None = None
     format_text: bool | None = None
     speaker_labels: bool | None = None
-    webhook_url: str | None = Field(default=None, max_length=2000)
-    redact_pii: bool | None = None
-    summarization: bool | None = None
-    auto_chapters: bool | None = None
+    # Refused when set: the document offers them as null only.
+    webhook_url: str | None = Field(default=None, max_length=2000, json_schema_extra=_NULL)
+    redact_pii: bool | None = Field(default=None, json_schema_extra=_NULL)
+    summarization: bool | None = Field(default=None, json_schema_extra=_NULL)
+    auto_chapters: bool | None = Field(default=None, json_schema_extra=_NULL)
 
 
 @router.post("/upload")

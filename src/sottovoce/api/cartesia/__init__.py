@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sottovoce.api import keys
 from sottovoce.api.cartesia import probes, stt, stt_socket, tts, tts_socket, voices
-from sottovoce.api.cartesia.errors import error_shape
+from sottovoce.api.cartesia.errors import ERROR_SCHEMA, error_shape
 from sottovoce.api.surface import Surface
 
 SURFACE = Surface(
@@ -23,6 +23,7 @@ SURFACE = Surface(
         keys.message_field("api_key"),
     ),
     error_shape=error_shape,
+    error_schema=ERROR_SCHEMA,
     probes=probes.PROBES,
     content_free_routes=frozenset(
         {

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from sottovoce import errors
-from sottovoce.api.surface import sottovoce_error
+from sottovoce.api.surface import error_schema, sottovoce_error
 from sottovoce.errors import SottovoceError
 
 # A short title per kind of error, most specific first.
@@ -41,3 +41,13 @@ def error_fields(exc: SottovoceError, request_id: str | None) -> dict[str, Any]:
 
 def error_shape(exc: SottovoceError, request_id: str | None) -> dict[str, Any]:
     return {**error_fields(exc, request_id), **sottovoce_error(exc, request_id)}
+
+
+ERROR_SCHEMA = error_schema(
+    {
+        "error_code": {"type": "string"},
+        "title": {"type": "string"},
+        "message": {"type": "string"},
+        "request_id": {"type": ["string", "null"]},
+    }
+)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sottovoce.api import keys
 from sottovoce.api.deepgram import listen, listen_socket, probes, speak, speak_socket
-from sottovoce.api.deepgram.errors import error_shape
+from sottovoce.api.deepgram.errors import ERROR_SCHEMA, error_shape
 from sottovoce.api.surface import Surface
 
 SURFACE = Surface(
@@ -19,5 +19,6 @@ SURFACE = Surface(
     routers=(speak.router, speak_socket.router, listen.router, listen_socket.router),
     key_sources=(keys.authorization("token"),),
     error_shape=error_shape,
+    error_schema=ERROR_SCHEMA,
     probes=probes.PROBES,
 )

@@ -15,12 +15,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from sottovoce.api import params
 from sottovoce.api.deepgram.aliases import ALIASES, DEFAULT_MODEL, voice_of
 from sottovoce.api.deepgram.formats import output_format
 from sottovoce.api.deps import context
+from sottovoce.api.params import NON_BLANK
 from sottovoce.errors import InvalidRequest
 from sottovoce.privacy.eligibility import Product
 from sottovoce.privacy.policy import RequestFlags
@@ -35,7 +36,7 @@ TtsContext = Annotated[RequestContext, Depends(context(Product.TTS))]
 
 class SpeakBody(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    text: Sensitive[str]
+    text: Sensitive[str] = Field(json_schema_extra=NON_BLANK)
 
 
 def speak_ask(query: Mapping[str, str], mode: Mode, *, socket: bool = False) -> SpeechAsk:

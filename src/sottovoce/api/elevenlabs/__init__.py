@@ -26,7 +26,7 @@ from sottovoce.api.elevenlabs import (
     voice_design,
     voices,
 )
-from sottovoce.api.elevenlabs.errors import error_shape
+from sottovoce.api.elevenlabs.errors import ERROR_SCHEMA, error_shape
 from sottovoce.api.surface import Surface
 
 SURFACE = Surface(
@@ -53,6 +53,7 @@ SURFACE = Surface(
         keys.message_field("xi-api-key"),
     ),
     error_shape=error_shape,
+    error_schema=ERROR_SCHEMA,
     probes=probes.PROBES,
     content_free_routes=frozenset(
         {

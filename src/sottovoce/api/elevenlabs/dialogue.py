@@ -14,14 +14,15 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from sottovoce.api.deps import Flags, context
 from sottovoce.api.elevenlabs.aliases import ALIASES
-from sottovoce.api.elevenlabs.formats import output_format
+from sottovoce.api.elevenlabs.formats import OutputFormatQuery, output_format
 from sottovoce.api.elevenlabs.tts import alignment
+from sottovoce.api.params import NON_BLANK
 from sottovoce.api.streaming import stream_events
 from sottovoce.privacy.eligibility import Product
 from sottovoce.privacy.providers import Mode
@@ -43,13 +44,13 @@ DialogueContext = Annotated[RequestContext, Depends(context(Product.DIALOGUE))]
 
 class DialogueInput(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    text: Sensitive[str]
+    text: Sensitive[str] = Field(json_schema_extra=NON_BLANK)
     voice_id: str = Field(max_length=100)
 
 
 class DialogueBody(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    inputs: list[DialogueInput] = Field(max_length=1000)
+    inputs: list[DialogueInput] = Field(min_length=1, max_length=1000)
     model_id: str | None = Field(default=None, max_length=100)
     language_code: str | None = Field(default=None, max_length=16)
     seed: int | None = None
@@ -61,7 +62,7 @@ def dialogue(mode: Mode) -> Callable[..., Coroutine[Any, Any, Dialogue]]:
         body: DialogueBody,
         ctx: DialogueContext,
         flags: Flags,
-        output: Annotated[str | None, Query(alias="output_format", max_length=40)] = None,
+        output: OutputFormatQuery = None,
     ) -> Dialogue:
         ask = DialogueAsk(
             turns=tuple(Turn(i.text, ALIASES.voice(i.voice_id)) for i in body.inputs),

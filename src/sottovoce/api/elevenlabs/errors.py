@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sottovoce.api.surface import sottovoce_error
+from sottovoce.api.surface import error_schema, sottovoce_error
 from sottovoce.errors import SottovoceError
 
 
@@ -18,3 +18,19 @@ def error_shape(exc: SottovoceError, request_id: str | None) -> dict[str, Any]:
     if exc.fields:
         detail["fields"] = list(exc.fields)
     return {"detail": detail, **sottovoce_error(exc, request_id)}
+
+
+ERROR_SCHEMA = error_schema(
+    {
+        "detail": {
+            "type": "object",
+            "required": ["status", "message", "request_id"],
+            "properties": {
+                "status": {"type": "string"},
+                "message": {"type": "string"},
+                "request_id": {"type": ["string", "null"]},
+                "fields": {"type": "array", "items": {"type": "string"}},
+            },
+        }
+    }
+)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from fastapi import Query
+
+from sottovoce.api.params import one_of
 from sottovoce.audio.formats import Codec, OutputFormat
 from sottovoce.errors import InvalidRequest
 
@@ -25,6 +30,12 @@ FORMATS: dict[str, OutputFormat] = {
     **{f"wav_{r}": OutputFormat(Codec.WAV, r, name=f"wav_{r}") for r in _PCM_RATES},
 }
 DEFAULT = "mp3_44100_128"
+FORMAT_ENUM = one_of(FORMATS)
+"""``output_format`` in the OpenAPI document."""
+OutputFormatQuery = Annotated[
+    str | None, Query(alias="output_format", json_schema_extra=FORMAT_ENUM)
+]
+"""The ``?output_format=`` of a route (checked by :func:`output_format`)."""
 
 
 def output_format(value: str | None) -> OutputFormat:

@@ -17,7 +17,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from sottovoce.api.deps import Flags, context
 from sottovoce.api.elevenlabs.aliases import ALIASES
-from sottovoce.api.elevenlabs.formats import output_format
+from sottovoce.api.elevenlabs.formats import OutputFormatQuery, output_format
 from sottovoce.api.multipart import read_upload
 from sottovoce.api.streaming import stream_events
 from sottovoce.errors import InvalidRequest
@@ -38,7 +38,7 @@ def voice_change(mode: Mode) -> Callable[..., Coroutine[Any, Any, VoiceChange]]:
         request: Request,
         flags: Flags,
         ctx: StsContext,
-        output: Annotated[str | None, Query(alias="output_format", max_length=40)] = None,
+        output: OutputFormatQuery = None,
         optimize_streaming_latency: Annotated[int | None, Query(ge=0, le=4)] = None,
     ) -> VoiceChange:
         form = await read_upload(request, ctx.settings)

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sottovoce.api.deps import Flags, context
 from sottovoce.api.elevenlabs.aliases import ALIASES
-from sottovoce.api.elevenlabs.formats import output_format
+from sottovoce.api.elevenlabs.formats import FORMAT_ENUM, output_format
 from sottovoce.api.streaming import stream_events
 from sottovoce.privacy.eligibility import Product
 from sottovoce.privacy.policy import RequestFlags
@@ -38,7 +38,7 @@ TtsContext = Annotated[RequestContext, Depends(context(Product.TTS))]
 class TtsQuery:
     """The query of every TTS route (``enable_logging`` is read as the retention flags)."""
 
-    output_format: Annotated[str | None, Query(max_length=40)] = None
+    output_format: Annotated[str | None, Query(json_schema_extra=FORMAT_ENUM)] = None
     optimize_streaming_latency: Annotated[int | None, Query(ge=0, le=4)] = None
     """Accepted; the local engine's first chunk is always as short as it can be."""
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 import base64
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from sottovoce.api.deps import Flags, context
-from sottovoce.api.elevenlabs.formats import output_format
+from sottovoce.api.elevenlabs.formats import OutputFormatQuery, output_format
 from sottovoce.api.elevenlabs.voices import voice_shape
+from sottovoce.api.params import NON_BLANK
 from sottovoce.privacy.eligibility import Product
 from sottovoce.privacy.sensitive import Sensitive
 from sottovoce.services import voice_design, voices
@@ -23,10 +24,11 @@ DesignContext = Annotated[RequestContext, Depends(context(Product.VOICE_DESIGN))
 
 class DesignBody(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    voice_description: Sensitive[str]
+    voice_description: Sensitive[str] = Field(json_schema_extra=NON_BLANK)
     text: Sensitive[str] | None = None
     auto_generate_text: bool | None = None
-    seed: int | None = None
+    # numpy seeds only non-negative numbers (ElevenLabs: 0 to 4294967295).
+    seed: int | None = Field(default=None, ge=0, le=4_294_967_295)
     model_id: str | None = Field(default=None, max_length=100)
 
 
@@ -43,7 +45,7 @@ async def design(
     body: DesignBody,
     ctx: DesignContext,
     flags: Flags,
-    output: Annotated[str | None, Query(alias="output_format", max_length=40)] = None,
+    output: OutputFormatQuery = None,
 ) -> dict[str, Any]:
     fmt = output_format(output or "mp3_44100_128")
     ask = voice_design.DesignAsk(

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from sottovoce.api.deps import Flags, context
 from sottovoce.api.elevenlabs.aliases import ALIASES
 from sottovoce.api.multipart import MemoryForm, read_upload
+from sottovoce.api.params import one_of
 from sottovoce.engines.base import ModelInfo
 from sottovoce.errors import Forbidden, InvalidRequest
 from sottovoce.privacy.eligibility import Product
@@ -111,7 +112,7 @@ async def list_voices_v2(
     page_size: Annotated[int, Query(ge=1, le=100)] = 10,
     next_page_token: Annotated[str | None, Query(max_length=100)] = None,
     search: Annotated[str | None, Query(max_length=200)] = None,
-    category: Annotated[str | None, Query(max_length=20)] = None,
+    category: Annotated[str | None, Query(json_schema_extra=one_of(CATEGORIES))] = None,
     voice_type: Annotated[str | None, Query(max_length=20)] = None,
 ) -> dict[str, Any]:
     found = await voices.catalogue(ctx)

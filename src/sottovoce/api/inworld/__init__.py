@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sottovoce.api import keys
 from sottovoce.api.inworld import probes, stt, stt_socket, tts, voices
-from sottovoce.api.inworld.errors import error_shape
+from sottovoce.api.inworld.errors import ERROR_SCHEMA, error_shape
 from sottovoce.api.surface import Surface
 
 SURFACE = Surface(
@@ -19,6 +19,7 @@ SURFACE = Surface(
     routers=(tts.router, voices.router, stt.router, stt_socket.router),
     key_sources=(keys.authorization("basic", decode=keys.basic_credential),),
     error_shape=error_shape,
+    error_schema=ERROR_SCHEMA,
     probes=probes.PROBES,
     content_free_routes=frozenset({("GET", "/tts/v1/voices"), ("GET", "/voices/v1/voices")}),
     audio_json_paths=frozenset({"/stt/v1/transcribe"}),

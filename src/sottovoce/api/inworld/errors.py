@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from sottovoce import errors
-from sottovoce.api.surface import sottovoce_error
+from sottovoce.api.surface import error_schema, sottovoce_error
 from sottovoce.errors import SottovoceError
 
 # The gRPC code of each kind of error, most specific first.
@@ -52,3 +52,12 @@ def status(exc: SottovoceError, request_id: str | None) -> dict[str, Any]:
 
 def error_shape(exc: SottovoceError, request_id: str | None) -> dict[str, Any]:
     return {**status(exc, request_id), **sottovoce_error(exc, request_id)}
+
+
+ERROR_SCHEMA = error_schema(
+    {
+        "code": {"type": "integer"},
+        "message": {"type": "string"},
+        "details": {"type": "array", "items": {"type": "object"}},
+    }
+)

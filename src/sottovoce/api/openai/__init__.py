@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sottovoce.api import keys
 from sottovoce.api.openai import chat, probes, realtime, speech, transcriptions
-from sottovoce.api.openai.errors import error_shape
+from sottovoce.api.openai.errors import ERROR_SCHEMA, error_shape
 from sottovoce.api.surface import Surface
 
 SURFACE = Surface(
@@ -18,6 +18,7 @@ SURFACE = Surface(
     routers=(speech.router, transcriptions.router, chat.router, realtime.router),
     key_sources=(keys.authorization("bearer"),),
     error_shape=error_shape,
+    error_schema=ERROR_SCHEMA,
     probes=probes.PROBES,
     content_free_routes=frozenset(
         {

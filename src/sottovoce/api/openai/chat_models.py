@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from sottovoce.api.params import one_of
 from sottovoce.engines.base import CHAT_ROLES, ChatMessage, ChatRequest
 from sottovoce.privacy.providers import Mode
 from sottovoce.privacy.sensitive import Sensitive
@@ -29,7 +30,7 @@ class TextPart(BaseModel):
 class MessageIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    role: str
+    role: str = Field(json_schema_extra=one_of(CHAT_ROLES))
     content: Sensitive[str] | list[TextPart]
 
     @field_validator("role")
