@@ -45,6 +45,19 @@ LIMITS_ENV = {
 }
 
 
+FIRST = ("tests/audit/test_audit.py", "tests/web/", "tests/api/elevenlabs/test_voices.py")
+"""The longest modules (a whole audit alone takes minutes): started first, so that on two
+workers (``make test``) they run beside the many short ones instead of after them."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        return next((i for i, first in enumerate(FIRST) if path.startswith(first)), len(FIRST))
+
+    items.sort(key=rank)  # stable: the order within each rank stays as collected
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """``backend``: SQLite always; PostgreSQL too for modules marked ``both_databases``."""
     if "backend" in metafunc.fixturenames:
