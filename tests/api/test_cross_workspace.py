@@ -2,10 +2,10 @@
 workspace's ids, reads nothing and changes nothing.
 
 Workspace A owns one of each thing with an id (history item, voice, agent, conversation, chat
-completion, async transcript); workspace B's key calls every id route of the OpenAPI document
-(every method) with A's ids. Every answer is a 404 (or 403), and afterwards A reads each of its
-things exactly as before. The id routes come from the server's document: a new route whose id
-this matrix cannot fill fails the test until it is added to :func:`_owned`."""
+completion, async transcript, API key); workspace B's key calls every id route of the OpenAPI
+document (every method) with A's ids. Every answer is a 404 (or 403), and afterwards A reads
+each of its things exactly as before. The id routes come from the server's document: a new
+route whose id this matrix cannot fill fails the test until it is added to :func:`_owned`."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import pytest
 from sottovoce.privacy.eligibility import HistorySource, Product
 from sottovoce.privacy.policy import RequestFlags, WorkspaceRetention, decide
 from sottovoce.privacy.sensitive import Sensitive
-from sottovoce.store import conversations, history, voices
+from sottovoce.store import conversations, history, keys, voices
 from sottovoce.store.chat_completions import completion_id
 from sottovoce.store.conversations import ConversationMeta
 from sottovoce.store.history import NewHistoryItem
@@ -66,6 +66,7 @@ def _owned(server: RunningServer, a: Creds) -> dict[str, str]:
         item_id = history.save(s, RETAIN, item)
         history.save(s, RETAIN, chat)
         voice_id = voices.create(s, voice)
+        member = keys.create(s, a.workspace_id, is_admin=False)
     agent = httpx.post(
         f"{server.url}/v1/convai/agents/create",
         headers=_auth(a.api_key),
@@ -108,6 +109,7 @@ def _owned(server: RunningServer, a: Creds) -> dict[str, str]:
         "conversation_id": conversation_id,
         "completion_id": completion_id("req_cross_chat"),
         "transcript_id": transcript.json()["id"],
+        "key_id": member.key.id,
     }
 
 
@@ -176,3 +178,6 @@ def test_another_workspace_reads_and_changes_nothing(server: RunningServer) -> N
     assert {k: v for k, v in answers.items() if v not in REFUSED} == {}
 
     assert _views(server, a, routes, ids) == before
+    with server.store.session() as s:  # A's key was not revoked by B's DELETE
+        listed = {k.id: k for k in keys.list_for(s, a.workspace_id)}
+    assert listed[ids["key_id"]].revoked_at_ms is None

@@ -327,6 +327,16 @@ def test_an_admin_switches_zdr_and_history_gives_way_to_the_reason(
     wait_for(lambda: browser.by_id("admin-zdr").is_selected(), "the switch shown on")
     browser.by_id("admin-zdr").click()
     wait_for(lambda: not browser.by_id("admin-zdr").is_selected(), "the switch shown off")
+    # The page may be left only once the server has taken the change (it is then in the log).
+    wait_for(
+        lambda: (
+            browser.js("return document.getElementById('admin-audit').textContent").count(
+                "zdr_enabled"
+            )
+            >= 2
+        ),
+        "the second change in the audit log",
+    )
     browser.go("history")
     browser.wait_visible("history-list")
     assert browser.errors() == []
