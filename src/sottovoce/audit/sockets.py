@@ -59,9 +59,14 @@ def _url(client: ProbeClient, dialect: SocketDialect, voice: str) -> str:
 
 
 def drop(ws: Any) -> None:
-    """Hang up without a close frame, as a crashed client or a lost network would."""
+    """Hang up without a close frame, as a crashed client or a lost network would. The socket
+    is shut first and closed only once the connection's reader thread has seen the end: closing
+    it under the reader made that thread fail with a traceback of its own."""
     with contextlib.suppress(OSError):
         ws.socket.shutdown(socket.SHUT_RDWR)
+    reader = getattr(ws, "recv_events_thread", None)
+    if reader is not None:
+        reader.join(10)
     ws.socket.close()
 
 
