@@ -157,6 +157,10 @@ def test_the_settings_fingerprint_masks_secrets(tmp_path: Path) -> None:
     assert fingerprint(database_url=url.format("one")) == fingerprint(
         database_url=url.format("two")
     )
+    keys = {"master_key": "m" * 40}  # a key store URL needs the master key
+    assert fingerprint(keystore_url=url.format("one") + "_keys", **keys) == fingerprint(
+        keystore_url=url.format("two") + "_keys", **keys
+    )
     # ... every other setting does.
     assert fingerprint() != fingerprint(log_level="DEBUG")
     assert fingerprint(database_url=url.format("x")) != fingerprint(

@@ -49,11 +49,14 @@ def canonical(data: Any) -> bytes:
 def settings_fingerprint(settings: Settings) -> str:
     """A hash of every setting, secrets masked."""
     data = settings.model_dump(mode="json")  # SecretStr values come out masked
-    url = settings.resolved_database_url
-    try:
-        data["database_url"] = make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        data["database_url"] = "(unparsable)"
+    for name, url in (
+        ("database_url", settings.resolved_database_url),
+        ("keystore_url", settings.resolved_keystore_url),
+    ):
+        try:
+            data[name] = make_url(url).render_as_string(hide_password=True)
+        except ArgumentError:
+            data[name] = "(unparsable)"
     return "sha256:" + hashlib.sha256(canonical(data)).hexdigest()
 
 
