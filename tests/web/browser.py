@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,6 +99,36 @@ class Browser:
             return str(found[0].text) if found else ""
 
         return wait_for(text, what, timeout=timeout, interval=0.1)
+
+    def wait_heard(
+        self, shown: str, heard: Callable[[str], bool], *, error: str, timeout: float = 120
+    ) -> str:
+        """Wait until the transcript in ``#shown`` passes ``heard``; return it. An error the
+        page shows in ``#error`` fails at once; a timeout names what the page had (partial and
+        committed text, its error, console messages), so a slow machine and a broken page are
+        told apart."""
+
+        def state() -> dict[str, str]:
+            found: dict[str, str] = self.js(
+                "const t = (i) => (document.getElementById(i) || {}).textContent || '';"
+                "return {shown: t(arguments[0]), error: t(arguments[1]),"
+                " partial: t(arguments[0].replace('committed', 'partial'))}",
+                shown,
+                error,
+            )
+            return found
+
+        deadline = time.monotonic() + timeout
+        while True:
+            now = state()
+            if heard(now["shown"]):
+                return now["shown"]
+            if now["error"] or time.monotonic() > deadline:
+                raise AssertionError(
+                    f"no transcript in #{shown} after {timeout:g} s: {now}, "
+                    f"console: {[m['message'] for m in self.console()][-10:]}"
+                )
+            time.sleep(0.25)
 
     def wait_visible(self, element_id: str, visible: bool = True, timeout: float = 30) -> None:
         wait_for(

@@ -89,10 +89,8 @@ def test_after_the_playground_under_zdr_the_browser_and_server_hold_no_marker(
         browser.wait_text("stt-result", "the transcript", timeout=120)
         browser.by_id("mic-start").click()
         # The fake microphone may start anywhere in its loop: wait for a word of it.
-        wait_for(
-            lambda: any(w in browser.text_of("mic-committed").lower() for w in SPOKEN_WORDS),
-            "the microphone's transcript",
-            timeout=120,
+        browser.wait_heard(
+            "mic-committed", lambda t: any(w in t.lower() for w in SPOKEN_WORDS), error="mic-error"
         )
         browser.by_id("mic-stop").click()
         wait_for(lambda: browser.by_id("mic-start").is_enabled(), "the microphone released")

@@ -173,7 +173,7 @@ def test_the_microphone_is_transcribed_live(browser: Browser, admin: Creds) -> N
     browser.go("playground")
     browser.by_id("mic-start").click()
     # The fake microphone may start anywhere in its loop.
-    wait_for(lambda: heard(browser.text_of("mic-committed")), "a transcript", timeout=120)
+    browser.wait_heard("mic-committed", heard, error="mic-error")
     browser.by_id("mic-stop").click()
     wait_for(lambda: browser.by_id("mic-start").is_enabled(), "the microphone released")
     assert browser.by_id("mic-error").text == ""
