@@ -35,7 +35,7 @@ from sottovoce.api.surface import Mounted, Surface
 from sottovoce.audit.probe import RouteKey
 from sottovoce.config import Settings
 from sottovoce.engines.registry import EngineRegistry, build_registry
-from sottovoce.first_run import console_url
+from sottovoce.first_run import console_url, first_run
 from sottovoce.privacy.logging import log_event
 from sottovoce.services.admission import Admission
 from sottovoce.services.context import Services
@@ -88,6 +88,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(store.migrate)
+        await anyio.to_thread.run_sync(first_run, store, settings)
         readiness.migrated = True
         if settings.engines.preload:
             await services.engines.load_all()
