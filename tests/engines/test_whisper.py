@@ -20,6 +20,7 @@ from sottovoce.engines.base import (
     Transcript,
     TranscriptionRequest,
 )
+from sottovoce.engines.languages import STT_LANGUAGES
 from sottovoce.engines.whisper import WhisperTranscriber
 from sottovoce.engines.whisper_weights import load_model_files
 from sottovoce.errors import InvalidRequest
@@ -108,6 +109,12 @@ def test_unknown_language_is_a_422(engine: WhisperTranscriber) -> None:
     with pytest.raises(InvalidRequest) as info:
         engine.check_language("xx")
     assert info.value.fields == ("language",)
+
+
+def test_the_documented_languages_are_those_the_engine_knows(engine: WhisperTranscriber) -> None:
+    """The OpenAPI document offers :data:`STT_LANGUAGES`: each must pass the engine's check."""
+    assert list(STT_LANGUAGES) == engine.languages
+    assert all(engine.check_language(code) == code for code in STT_LANGUAGES)
 
 
 def test_silence_gives_an_empty_transcript(engine: WhisperTranscriber) -> None:
