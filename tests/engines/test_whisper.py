@@ -117,6 +117,13 @@ def test_the_documented_languages_are_those_the_engine_knows(engine: WhisperTran
     assert all(engine.check_language(code) == code for code in STT_LANGUAGES)
 
 
+def test_a_language_the_model_has_no_token_for_is_a_422(engine: WhisperTranscriber) -> None:
+    """Found by fuzzing: base has no ``yue`` token, and decoding with none took a minute."""
+    with pytest.raises(InvalidRequest) as info:
+        engine.check_language("yue")
+    assert info.value.fields == ("language",)
+
+
 def test_silence_gives_an_empty_transcript(engine: WhisperTranscriber) -> None:
     result = transcribe(engine, silence(2.0, 16000), language="en")
     assert result.text == ""

@@ -1,7 +1,8 @@
-"""The language codes the local speech-to-text engine knows: Whisper's (ISO 639-1, with
-``haw`` and ``yue``), as faster-whisper lists them. The OpenAPI document offers them for the
-surfaces' language fields; the engine itself checks a request's language against its model
-(an English-only model knows ``en`` alone)."""
+"""The language codes the local speech-to-text engine knows: Whisper base's (ISO 639-1, and
+``haw``), as its tokenizer has them (faster-whisper's list adds large-v3's ``yue``, which base
+has no token for). The OpenAPI document offers them for the surfaces' language fields; the
+engine itself checks a request's language against its model (an English-only model knows
+``en`` alone)."""
 
 from __future__ import annotations
 
@@ -12,5 +13,5 @@ STT_LANGUAGES: tuple[str, ...] = (
     "ko", "la", "lb", "ln", "lo", "lt", "lv", "mg", "mi", "mk", "ml", "mn", "mr", "ms", "mt",
     "my", "ne", "nl", "nn", "no", "oc", "pa", "pl", "ps", "pt", "ro", "ru", "sa", "sd", "si",
     "sk", "sl", "sn", "so", "sq", "sr", "su", "sv", "sw", "ta", "te", "tg", "th", "tk", "tl",
-    "tr", "tt", "uk", "ur", "uz", "vi", "yi", "yo", "zh", "yue",
+    "tr", "tt", "uk", "ur", "uz", "vi", "yi", "yo", "zh",
 )  # fmt: skip
