@@ -20,6 +20,7 @@ from sottovoce.engines.base import (
     Transcript,
     TranscriptionRequest,
 )
+from sottovoce.engines.languages import STT_LANGUAGES
 from sottovoce.engines.whisper import WhisperTranscriber
 from sottovoce.engines.whisper_weights import load_model_files
 from sottovoce.errors import InvalidRequest
@@ -107,6 +108,19 @@ def test_language_is_detected_when_not_given(
 def test_unknown_language_is_a_422(engine: WhisperTranscriber) -> None:
     with pytest.raises(InvalidRequest) as info:
         engine.check_language("xx")
+    assert info.value.fields == ("language",)
+
+
+def test_the_documented_languages_are_those_the_engine_knows(engine: WhisperTranscriber) -> None:
+    """The OpenAPI document offers :data:`STT_LANGUAGES`: each must pass the engine's check."""
+    assert list(STT_LANGUAGES) == engine.languages
+    assert all(engine.check_language(code) == code for code in STT_LANGUAGES)
+
+
+def test_a_language_the_model_has_no_token_for_is_a_422(engine: WhisperTranscriber) -> None:
+    """Found by fuzzing: base has no ``yue`` token, and decoding with none took a minute."""
+    with pytest.raises(InvalidRequest) as info:
+        engine.check_language("yue")
     assert info.value.fields == ("language",)
 
 

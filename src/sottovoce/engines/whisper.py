@@ -88,6 +88,7 @@ class WhisperTranscriber:
         )
         self._model: WhisperModel | None = None
         self._vad: Any = None
+        self._languages: list[str] | None = None
         self._load_lock = threading.Lock()
         # One decode at a time: CTranslate2 already uses every thread we give it.
         self._limiter = anyio.CapacityLimiter(1)
@@ -133,7 +134,17 @@ class WhisperTranscriber:
 
     @property
     def languages(self) -> list[str]:
-        return list(self.model.supported_languages)
+        """The codes the model has a language token for. faster-whisper lists large-v3's ``yue``
+        for every multilingual model: base has no token for it and, asked for it, decoded a
+        second of speech for a minute, through every fallback temperature, into nonsense."""
+        if self._languages is None:
+            tokenizer = self.model.hf_tokenizer
+            self._languages = [
+                code
+                for code in self.model.supported_languages
+                if tokenizer.token_to_id(f"<|{code}|>") is not None
+            ]
+        return self._languages
 
     def check_language(self, language: str | None) -> str | None:
         """A language code the model knows, lower-cased, or ``None`` to detect it."""
@@ -141,7 +152,7 @@ class WhisperTranscriber:
             return None
         code = language.strip().lower()
         code = ISO_639_3.get(code, code)
-        if code not in self.model.supported_languages:
+        if code not in self.languages:
             raise InvalidRequest(
                 "The language is not supported by this model.", fields=["language"]
             )
