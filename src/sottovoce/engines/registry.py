@@ -84,7 +84,8 @@ def build_registry(settings: Settings) -> EngineRegistry:
     registry.add(HibariSynthesizer(threads=tts.onnx_threads, **pieces))
     if settings.voices.kokoro:
         registry.add(KokoroSynthesizer(threads=tts.onnx_threads, **pieces))
-    for transcriber in local_transcribers(settings.stt, settings.engines.threads):
+    engines = settings.engines
+    for transcriber in local_transcribers(settings.stt, engines.threads, engines.whisper_workers()):
         registry.add(transcriber)
     chat: list[ChatModel] = [*local_chat_models(settings), *upstream_chat_models(settings)]
     for engine in chat:

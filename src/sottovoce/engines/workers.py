@@ -1,0 +1,62 @@
+"""A fixed pool of inference workers, and how far behind its queue is.
+
+Blocking inference runs in worker threads, at most ``size`` calls at once; the others wait
+their turn, in order. Nothing is refused here: admission control decides what is let in
+(:mod:`sottovoce.services.admission`), and reads :meth:`WorkerPool.backlog_s` to see whether
+the work already admitted is keeping up.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+import anyio
+
+T = TypeVar("T")
+
+
+class WorkerPool:
+    """``size`` workers shared by the engines handed this pool."""
+
+    def __init__(self, size: int) -> None:
+        self.size = max(1, size)
+        self._limiter = anyio.CapacityLimiter(self.size)
+        # Threads of the pool's own: a worker never waits behind anyio's shared default threads.
+        self._threads = anyio.CapacityLimiter(self.size)
+        self._waiting: dict[int, float] = {}
+        """Calls waiting for a worker: their number -> when they began to wait."""
+        self._numbers = itertools.count()
+
+    async def run(self, call: Callable[[], T]) -> T:
+        """Run a blocking call on a worker once one is free (a cancelled caller still waits for
+        a call already running: the worker is given back only when it is done)."""
+        number = next(self._numbers)
+        self._waiting[number] = time.monotonic()
+        try:
+            await self._limiter.acquire()
+        finally:
+            del self._waiting[number]
+        try:
+            return await anyio.to_thread.run_sync(call, limiter=self._threads)
+        finally:
+            self._limiter.release()
+
+    @property
+    def busy(self) -> int:
+        """Calls running now."""
+        return int(self._limiter.borrowed_tokens)
+
+    @property
+    def waiting(self) -> int:
+        """Calls waiting for a worker."""
+        return len(self._waiting)
+
+    def backlog_s(self, now: float | None = None) -> float:
+        """How long the call that has waited longest has been waiting (0: none waits)."""
+        if not self._waiting:
+            return 0.0
+        now = time.monotonic() if now is None else now
+        return max(0.0, now - min(self._waiting.values()))
