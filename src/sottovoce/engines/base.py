@@ -255,6 +255,15 @@ class Transcriber(Protocol):
     def open_stream(self, options: StreamOptions) -> TranscriptionStream: ...
 
 
+@runtime_checkable
+class Backlogged(Protocol):
+    """An engine that runs on this replica's own worker pool and can tell whether it keeps up."""
+
+    def backlog_s(self) -> float:
+        """How long the oldest call waiting for a worker has waited (0: none waits)."""
+        ...
+
+
 # Chat ----------------------------------------------------------------------------------
 
 CHAT_ROLES = frozenset({"system", "developer", "user", "assistant"})

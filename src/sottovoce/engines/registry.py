@@ -12,7 +12,7 @@ from typing import Protocol, TypeVar
 import anyio
 
 from sottovoce.config import Settings
-from sottovoce.engines.base import ChatModel, ModelInfo, Synthesizer, Transcriber
+from sottovoce.engines.base import Backlogged, ChatModel, ModelInfo, Synthesizer, Transcriber
 from sottovoce.engines.hibari import HibariSynthesizer
 from sottovoce.engines.kokoro import KokoroSynthesizer
 from sottovoce.engines.llama import local_chat_models
@@ -66,6 +66,11 @@ class EngineRegistry:
             for e in self._engines.values()
             if capability is None or e.info.capability == capability
         ]
+
+    def backlog_s(self) -> float:
+        """How long the oldest call waiting for a worker of a local engine has waited."""
+        pools = [e.backlog_s() for e in self._engines.values() if isinstance(e, Backlogged)]
+        return max(pools, default=0.0)
 
     async def load_all(self) -> None:
         """Load every engine's weights now, off the event loop."""

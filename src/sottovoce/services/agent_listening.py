@@ -12,6 +12,7 @@ from __future__ import annotations
 from sottovoce.audio.pcm import FloatArray, PcmStream
 from sottovoce.engines.base import StreamEvent, StreamOptions, TranscriptionStream
 from sottovoce.privacy.sensitive import Sensitive
+from sottovoce.services.admission import admit_live
 from sottovoce.services.agent_spec import AgentSpec
 from sottovoce.services.context import RequestContext
 
@@ -38,6 +39,7 @@ class Listening:
         english = (spec.language or "en").lower().startswith("en")
         name = FAST_STT if english and ctx.engines.knows(FAST_STT) else STT
         self._transcriber = ctx.engines.transcriber(name)
+        admit_live(ctx.ticket, self._transcriber)  # a conversation listens on our cores
         self._partial_interval = ctx.settings.stt.realtime_partial_interval
         self._earlier_seconds = 0.0
         self._spec = spec

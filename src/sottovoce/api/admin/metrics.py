@@ -1,16 +1,22 @@
 """Prometheus metrics at ``/metrics``: every label comes from a fixed set, never from a request.
 
 Labels: the product (an enum), the route *template* (from our own code; ``unmatched`` when no
-route matched), the method (from a fixed list, else ``other``), the status class and the
-outcome. No label can carry text a client sent.
+route matched), the method (from a fixed list, else ``other``), the status class, the outcome
+and the kind of work under admission control (an enum). No label can carry text a client sent.
+
+Capacity is read when scraped: work running per kind and this replica's limits, and how long
+the oldest decode waiting for a local Whisper worker has waited (what admission control reads
+to refuse new live transcriptions while the admitted ones are behind).
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import generate_latest
+
+from sottovoce.services.admission import Admission, Kind
 
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "WS"})
 OUTCOMES = frozenset({"ok", "error", "cancelled"})
@@ -35,6 +41,32 @@ class Metrics:
             ("product", "unit", "direction"),
             registry=self.registry,
         )
+
+        self.running = Gauge(
+            "sottovoce_admitted", "Work running now, by kind", ("kind",), registry=self.registry
+        )
+        self.limit = Gauge(
+            "sottovoce_admission_limit",
+            "This replica's limit of work running at once, by kind (absent: none)",
+            ("kind",),
+            registry=self.registry,
+        )
+        self.backlog = Gauge(
+            "sottovoce_local_stt_backlog_seconds",
+            "How long the oldest decode waiting for a local Whisper worker has waited",
+            registry=self.registry,
+        )
+
+    def capacity(self, admission: Admission | None, backlog_s: float) -> None:
+        """Read the capacity gauges now."""
+        self.backlog.set(backlog_s)
+        if admission is None:
+            return
+        for kind in Kind:
+            self.running.labels(kind=kind.value).set(admission.running(kind))
+            limit = admission.replica.get(kind)
+            if limit is not None:
+                self.limit.labels(kind=kind.value).set(limit)
 
     def observe(
         self,
@@ -68,4 +100,6 @@ router = APIRouter(tags=["metrics"])
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
     collected: Metrics = request.app.state.metrics
+    engines = request.app.state.services.engines
+    collected.capacity(getattr(request.app.state, "admission", None), engines.backlog_s())
     return Response(generate_latest(collected.registry), media_type=CONTENT_TYPE_LATEST)
