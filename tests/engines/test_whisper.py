@@ -206,6 +206,24 @@ def test_close_commits_pending_speech(engine: WhisperTranscriber) -> None:
     assert [words_of(e.transcript.reveal().text) for e in events] == [words]
 
 
+def test_an_aborted_stream_drops_pending_speech_without_decoding_it(
+    engine: WhisperTranscriber,
+) -> None:
+    clip = speak("The nurse will call you back after lunch to confirm the appointment.")
+    talking = as_16k(clip)[: int(16000 * clip.duration * 0.6)]  # cut off mid-sentence
+    stream = engine.open_stream(StreamOptions(language="en", partial_interval=0))
+    fed, _ = feed_in_pieces(stream, talking)
+    assert fed == []
+    before = engine.pool.started
+
+    async def abort() -> None:
+        await stream.abort()  # type: ignore[attr-defined]
+
+    anyio.run(abort)
+    # Closing would decode what was said so far; aborting leaves the workers to live sessions.
+    assert (engine.pool.started, engine.pool.waiting) == (before, 0)
+
+
 class DecodeLog:
     """Wraps the real engine's decoder and notes how much audio each decode was given (and the
     very samples of each decode made with the commit settings), optionally taking ``delay``

@@ -328,3 +328,12 @@ class LiveTranscription:
             return [await self.commit()]
         await self._settle()
         return []
+
+    async def abort(self) -> None:
+        """Nothing more will be read (the client went away, or hung up): what was pending is
+        dropped, no decode is started and none is waited for. A decode still waiting for a
+        worker leaves the queue; one already running finishes on its worker, unread."""
+        running, self._decoding = self._decoding, None
+        if running is not None:
+            running.task.cancel()
+        self._reset(keep_lead_in=False)

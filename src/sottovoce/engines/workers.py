@@ -29,6 +29,8 @@ class WorkerPool:
         self._waiting: dict[int, float] = {}
         """Calls waiting for a worker: their number -> when they began to wait."""
         self._numbers = itertools.count()
+        self.started = 0
+        """Calls that have had a worker, since the pool was made."""
 
     async def run(self, call: Callable[[], T]) -> T:
         """Run a blocking call on a worker once one is free (a cancelled caller still waits for
@@ -39,6 +41,7 @@ class WorkerPool:
             await self._limiter.acquire()
         finally:
             del self._waiting[number]
+        self.started += 1
         try:
             return await anyio.to_thread.run_sync(call, limiter=self._threads)
         finally:
