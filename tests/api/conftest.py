@@ -46,8 +46,6 @@ STRICT_ENV = {
     "SOTTOVOCE_LIMITS__MAX_CONCURRENT_SYNTHESIS": "1",
     "SOTTOVOCE_LIMITS__MAX_CONCURRENT_SESSIONS": "2",
     "SOTTOVOCE_LIMITS__WORKSPACE_MAX_CONCURRENT_SESSIONS": "1",
-    # Its sockets transcribe live: not limited by the cores here (test_live_capacity is).
-    "SOTTOVOCE_LIMITS__MAX_LIVE_TRANSCRIPTIONS": "4",
     # Slow clients (test_slow_clients): headers in 1 s, a body never idle 1 s, whole in 3 s.
     "SOTTOVOCE_SERVER__HEADER_TIMEOUT_S": "1",
     "SOTTOVOCE_SERVER__BODY_IDLE_TIMEOUT_S": "1",

@@ -101,7 +101,7 @@ def test_a_live_transcription_is_refused_while_the_decode_queue_is_behind() -> N
     ticket.widen(Kind.LIVE_TRANSCRIPTION, backlog_s=1.0)
     # Only live transcriptions look at the backlog; and without a limit nothing is refused.
     admission.admit(Kind.SESSION, "ws", backlog_s=60)
-    patient = Admission.from_settings(LimitSettings(live_backlog_s=None), cores=8)
+    patient = Admission.from_settings(LimitSettings(live_backlog_s=0), cores=8)
     patient.admit(Kind.SESSION, "ws").widen(Kind.LIVE_TRANSCRIPTION, backlog_s=60)
 
 

@@ -21,6 +21,7 @@ from sottovoce.engines.speaker import SpeakerEncoder
 from sottovoce.engines.upstream import upstream_chat_models
 from sottovoce.engines.upstream_speech import upstream_speech_engines
 from sottovoce.engines.whisper import local_transcribers
+from sottovoce.engines.workers import WorkerPool
 from sottovoce.errors import UnknownModel
 
 Engine = Synthesizer | Transcriber | ChatModel
@@ -71,6 +72,11 @@ class EngineRegistry:
         """How long the oldest call waiting for a worker of a local engine has waited."""
         pools = [e.backlog_s() for e in self._engines.values() if isinstance(e, Backlogged)]
         return max(pools, default=0.0)
+
+    def worker_pools(self) -> list[WorkerPool]:
+        """The local engines' worker pools (each once)."""
+        pools = {id(p): p for e in self._engines.values() if (p := getattr(e, "pool", None))}
+        return [p for p in pools.values() if isinstance(p, WorkerPool)]
 
     async def load_all(self) -> None:
         """Load every engine's weights now, off the event loop."""

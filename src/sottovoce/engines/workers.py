@@ -31,6 +31,8 @@ class WorkerPool:
         self._numbers = itertools.count()
         self.started = 0
         """Calls that have had a worker, since the pool was made."""
+        self.busy_s = 0.0
+        """Seconds the workers have spent on calls, all together, since the pool was made."""
 
     async def run(self, call: Callable[[], T]) -> T:
         """Run a blocking call on a worker once one is free (a cancelled caller still waits for
@@ -42,9 +44,11 @@ class WorkerPool:
         finally:
             del self._waiting[number]
         self.started += 1
+        began = time.monotonic()
         try:
             return await anyio.to_thread.run_sync(call, limiter=self._threads)
         finally:
+            self.busy_s += time.monotonic() - began
             self._limiter.release()
 
     @property

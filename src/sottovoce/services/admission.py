@@ -81,8 +81,9 @@ class Admission:
 
     replica: dict[Kind, int | None]
     workspace: dict[Kind, int | None]
-    max_backlog_s: float | None = None
-    """A live transcription is refused while the local decode queue is this far behind."""
+    max_backlog_s: float = 0.0
+    """A live transcription is refused while the local decode queue is this far behind (0:
+    never)."""
     _running: Counter[Kind] = field(default_factory=Counter)
     _by_workspace: Counter[tuple[Kind, str]] = field(default_factory=Counter)
 
@@ -115,7 +116,7 @@ class Admission:
             raise TooBusy("This server is at its limit of concurrent requests; retry shortly.")
         if own is not None and self._by_workspace[kind, workspace_id] >= own:
             raise TooBusy("This workspace is at its limit of concurrent requests; retry shortly.")
-        behind = self.max_backlog_s is not None and backlog_s > self.max_backlog_s
+        behind = self.max_backlog_s > 0 and backlog_s > self.max_backlog_s
         if kind is Kind.LIVE_TRANSCRIPTION and behind:
             raise TooBusy("This server's live transcription is behind; retry shortly.")
         self._running[kind] += 1

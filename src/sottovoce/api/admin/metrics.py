@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import generate_latest
 
+from sottovoce.engines.workers import WorkerPool
 from sottovoce.services.admission import Admission, Kind
 
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "WS"})
@@ -56,10 +57,22 @@ class Metrics:
             "How long the oldest decode waiting for a local Whisper worker has waited",
             registry=self.registry,
         )
+        self.workers = Gauge(
+            "sottovoce_local_stt_workers", "Local Whisper decode workers", registry=self.registry
+        )
+        self.busy = Gauge(
+            "sottovoce_local_stt_busy_seconds",
+            "Seconds the local Whisper workers have spent decoding since start, all together",
+            registry=self.registry,
+        )
 
-    def capacity(self, admission: Admission | None, backlog_s: float) -> None:
+    def capacity(
+        self, admission: Admission | None, backlog_s: float, pools: list[WorkerPool]
+    ) -> None:
         """Read the capacity gauges now."""
         self.backlog.set(backlog_s)
+        self.workers.set(sum(p.size for p in pools))
+        self.busy.set(sum(p.busy_s for p in pools))
         if admission is None:
             return
         for kind in Kind:
@@ -101,5 +114,6 @@ router = APIRouter(tags=["metrics"])
 async def metrics(request: Request) -> Response:
     collected: Metrics = request.app.state.metrics
     engines = request.app.state.services.engines
-    collected.capacity(getattr(request.app.state, "admission", None), engines.backlog_s())
+    admission = getattr(request.app.state, "admission", None)
+    collected.capacity(admission, engines.backlog_s(), engines.worker_pools())
     return Response(generate_latest(collected.registry), media_type=CONTENT_TYPE_LATEST)
