@@ -42,8 +42,9 @@ class LimitSettings(BaseModel):
     live_transcriptions_per_core: float = Field(default=LIVE_TRANSCRIPTIONS_PER_CORE, gt=0)
     """What the derived ``max_live_transcriptions`` counts per core."""
     live_backlog_s: float = Field(default=1.0, ge=0)
-    """A new live transcription is also refused while a decode has waited longer than this for
-    a Whisper worker: the admitted sessions are behind (0: never refused for that)."""
+    """A new live transcription is also refused while the local Whisper work is this far
+    behind: a decode has waited longer for a worker, or a live session for its commit while its
+    audio queued (0: never refused for that)."""
     workspace_max_concurrent_synthesis: int | None = Field(default=None, ge=1)
     """The same limits for each workspace alone (``None``: only the replica's apply)."""
     workspace_max_concurrent_transcription: int | None = Field(default=None, ge=1)

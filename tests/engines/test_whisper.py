@@ -322,3 +322,28 @@ def test_the_commit_decodes_the_same_samples_however_the_audio_arrives(
     assert first.size / 16000 < 0.3 + clip.duration + 0.3
     assert texts == [texts[0]] * len(texts)
     assert words_of(texts[0]) == ["good", "morning"]
+
+
+def test_a_session_waiting_for_its_commit_counts_as_behind(
+    engine: WhisperTranscriber, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its audio queues while the commit decodes: the pool's backlog says for how long (what
+    admission control reads), though no decode waits for a worker."""
+    clip = speak("Please bring the blue jacket to the garden party tomorrow.")
+    monkeypatch.setattr(engine, "transcribe_array", DecodeLog(engine, delay=1.0))
+    stream = engine.open_stream(StreamOptions(language="en", partial_interval=0))
+    fed, _ = feed_in_pieces(stream, as_16k(join(silence(0.3, clip.rate), clip)))
+    assert fed == []
+    seen: list[float] = []
+
+    async def commit_and_watch() -> None:
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(stream.commit)
+            with anyio.move_on_after(60):
+                while engine.pool.backlog_s() < 0.5:
+                    await anyio.sleep(0.02)
+            seen.append(engine.pool.backlog_s())
+
+    anyio.run(commit_and_watch)
+    assert seen[0] >= 0.5
+    assert (engine.pool.waiting, engine.pool.backlog_s()) == (0, 0.0)

@@ -1,5 +1,5 @@
 """The inference worker pool: at most its size of calls at once, the others waiting in turn,
-and how long the one that has waited longest has waited."""
+and how long the call or caller kept waiting longest has waited."""
 
 from __future__ import annotations
 
@@ -62,3 +62,13 @@ def test_a_pool_of_two_runs_two_at_once() -> None:
 
     anyio.run(main)
     assert pool.busy == 0
+
+
+def test_a_caller_held_up_by_the_pool_s_work_counts_in_the_backlog() -> None:
+    pool = WorkerPool(1)
+    with pool.holding_up():
+        now = time.monotonic()
+        assert pool.backlog_s(now=now + 5) >= 5
+        with pool.holding_up():  # the oldest counts
+            assert pool.backlog_s(now=now + 5) >= 5
+    assert pool.backlog_s(now=now + 5) == 0.0

@@ -260,7 +260,8 @@ class Backlogged(Protocol):
     """An engine that runs on this replica's own worker pool and can tell whether it keeps up."""
 
     def backlog_s(self) -> float:
-        """How long the oldest call waiting for a worker has waited (0: none waits)."""
+        """How far behind its work is: the longest a call has waited for a worker, or a live
+        caller for a result (0: none waits)."""
         ...
 
 

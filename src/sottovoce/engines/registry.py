@@ -69,7 +69,7 @@ class EngineRegistry:
         ]
 
     def backlog_s(self) -> float:
-        """How long the oldest call waiting for a worker of a local engine has waited."""
+        """How far behind the local engines' work is (the longest wait on their workers)."""
         pools = [e.backlog_s() for e in self._engines.values() if isinstance(e, Backlogged)]
         return max(pools, default=0.0)
 

@@ -299,16 +299,18 @@ class LiveTranscription:
         return StreamEvent(kind=kind, transcript=Sensitive(transcript))
 
     async def _commit_utterance(self) -> StreamEvent:
-        ahead = await self._settle()
-        self._utterance += 1
-        if ahead is not None:
-            event = ahead
-        else:
-            # The same samples a decode ahead of the commit would have had.
-            samples = self._buffer[: self._commit_window()].copy()
-            event = await self._decode(
-                StreamEventKind.COMMITTED, samples, self._buffer_start / RATE
-            )
+        # The session's audio waits meanwhile: admission control sees how far behind it is.
+        with self.engine.pool.holding_up():
+            ahead = await self._settle()
+            self._utterance += 1
+            if ahead is not None:
+                event = ahead
+            else:
+                # The same samples a decode ahead of the commit would have had.
+                samples = self._buffer[: self._commit_window()].copy()
+                event = await self._decode(
+                    StreamEventKind.COMMITTED, samples, self._buffer_start / RATE
+                )
         self._reset(keep_lead_in=False)
         return event
 

@@ -215,7 +215,8 @@ class WhisperTranscriber:
         return await self.pool.run(call)
 
     def backlog_s(self) -> float:
-        """How long the oldest decode waiting for a worker has waited (0: none waits)."""
+        """How far behind the pool's work is: the longest a decode has waited for a worker, or
+        a live session for its commit (0: none waits)."""
         return self.pool.backlog_s()
 
     async def transcribe(self, request: TranscriptionRequest) -> Sensitive[Transcript]:

@@ -1,16 +1,20 @@
-"""A fixed pool of inference workers, and how far behind its queue is.
+"""A fixed pool of inference workers, and how far behind the work on it is.
 
 Blocking inference runs in worker threads, at most ``size`` calls at once; the others wait
 their turn, in order. Nothing is refused here: admission control decides what is let in
 (:mod:`sottovoce.services.admission`), and reads :meth:`WorkerPool.backlog_s` to see whether
-the work already admitted is keeping up.
+the work already admitted is keeping up. The backlog is the longest that anything has been
+kept waiting: a call waiting for a worker, or a live caller whose input is held up until a
+result comes (:meth:`WorkerPool.holding_up`: a live session's audio queues while its commit is
+decoded, so that wait is how far behind real time the session is).
 """
 
 from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 import anyio
@@ -28,6 +32,8 @@ class WorkerPool:
         self._threads = anyio.CapacityLimiter(self.size)
         self._waiting: dict[int, float] = {}
         """Calls waiting for a worker: their number -> when they began to wait."""
+        self._held: dict[int, float] = {}
+        """Callers held up until a result comes: their number -> since when."""
         self._numbers = itertools.count()
         self.started = 0
         """Calls that have had a worker, since the pool was made."""
@@ -61,9 +67,20 @@ class WorkerPool:
         """Calls waiting for a worker."""
         return len(self._waiting)
 
+    @contextmanager
+    def holding_up(self) -> Iterator[None]:
+        """Count the time inside as a caller held up by this pool's work (its input waits)."""
+        number = next(self._numbers)
+        self._held[number] = time.monotonic()
+        try:
+            yield
+        finally:
+            del self._held[number]
+
     def backlog_s(self, now: float | None = None) -> float:
-        """How long the call that has waited longest has been waiting (0: none waits)."""
-        if not self._waiting:
+        """How long the call or caller kept waiting longest has waited (0: none waits)."""
+        since = [*self._waiting.values(), *self._held.values()]
+        if not since:
             return 0.0
         now = time.monotonic() if now is None else now
-        return max(0.0, now - min(self._waiting.values()))
+        return max(0.0, now - min(since))

@@ -11,9 +11,10 @@ stream's last byte, a socket's close).
 A socket counts as a live transcription too once its product knows that it will transcribe
 here, on a local engine (:meth:`Ticket.widen`): realtime STT on a local model, a voice agent's
 conversation. Its limit is derived from the cores (``limits.live_transcriptions``), and a new
-one is also refused while the local decode queue is behind (a decode has waited longer than
-``limits.live_backlog_s`` for a worker): the sessions already admitted then keep the workers,
-rather than every session drifting further behind real time.
+one is also refused while the local Whisper work is behind (for longer than
+``limits.live_backlog_s`` a decode has waited for a worker, or a live session for its commit
+while its audio queued): the sessions already admitted then keep the workers, rather than
+every session drifting further behind real time.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ class Admission:
     replica: dict[Kind, int | None]
     workspace: dict[Kind, int | None]
     max_backlog_s: float = 0.0
-    """A live transcription is refused while the local decode queue is this far behind (0:
+    """A live transcription is refused while the local Whisper work is this far behind (0:
     never)."""
     _running: Counter[Kind] = field(default_factory=Counter)
     _by_workspace: Counter[tuple[Kind, str]] = field(default_factory=Counter)
@@ -138,7 +139,7 @@ class Admission:
 def admit_live(ticket: Ticket | None, engine: Transcriber) -> None:
     """Count the socket holding ``ticket`` as a live transcription when ``engine`` runs on this
     replica's own cores (an upstream provider's stream costs them nothing): ``TooBusy`` past
-    the limit, or while the engine's decode queue is behind. No ticket: not under admission
+    the limit, or while the engine's work is behind. No ticket: not under admission
     control (a context made outside a request)."""
     if ticket is None or not engine.info.provider.local:
         return

@@ -4,8 +4,9 @@ Labels: the product (an enum), the route *template* (from our own code; ``unmatc
 route matched), the method (from a fixed list, else ``other``), the status class, the outcome
 and the kind of work under admission control (an enum). No label can carry text a client sent.
 
-Capacity is read when scraped: work running per kind and this replica's limits, and how long
-the oldest decode waiting for a local Whisper worker has waited (what admission control reads
+Capacity is read when scraped: work running per kind and this replica's limits, the local
+Whisper workers, how long they have been busy, and how far behind their work is (the longest a
+decode has waited for a worker or a live session for its commit: what admission control reads
 to refuse new live transcriptions while the admitted ones are behind).
 """
 
@@ -54,7 +55,8 @@ class Metrics:
         )
         self.backlog = Gauge(
             "sottovoce_local_stt_backlog_seconds",
-            "How long the oldest decode waiting for a local Whisper worker has waited",
+            "How far behind the local Whisper work is: the longest a decode has waited for a "
+            "worker, or a live session for its commit",
             registry=self.registry,
         )
         self.workers = Gauge(
