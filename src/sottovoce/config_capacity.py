@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-LIVE_TRANSCRIPTIONS_PER_CORE = 1.0
+LIVE_TRANSCRIPTIONS_PER_CORE = 0.5
 """Live transcriptions one core keeps at real time (README, *Reliability*: how it was measured)."""
 
 
