@@ -62,6 +62,8 @@ from tests.harness import RunningServer
 from tests.postgres import PostgresCluster, find_bin_dir
 
 MASTER_KEY = "load-bench-replicas-share-this-master-key"
+REPLICA_URLS: list[str] = []
+"""The replicas' own URLs (not through HAProxy), once started."""
 Rows = dict[str, str]
 
 
@@ -95,15 +97,37 @@ def agent_rows(name: str, agents: AgentResult) -> Rows:
     }
 
 
+def sockets_open(url: str) -> float:
+    """Sockets the replica at ``url`` still holds (``/metrics``)."""
+    for line in httpx.get(f"{url}/metrics", timeout=10).text.splitlines():
+        if line.startswith('sottovoce_admitted{kind="session"} '):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def settle(urls: list[str], timeout: float = 120) -> None:
+    """Wait until the replicas hold no socket of the phase before: a session that fell behind
+    still decodes the audio it was sent after its client has gone."""
+    deadline = time.monotonic() + timeout
+    while any(sockets_open(url) for url in urls):
+        if time.monotonic() > deadline:
+            print(f"#   (sockets still open after {timeout:g} s; going on)", flush=True)
+            return
+        time.sleep(1)
+
+
 def phase(
     rows: Rows, label: str, pids: list[int], run: Callable[[], Any], make: Callable[[Any], Rows]
 ) -> None:
+    settle(REPLICA_URLS)
     print(f"#   {label} ...", flush=True)
     memory = Memory(pids)
     result = asyncio.run(run())
     memory.finish()
     rows.update(make(result))
-    rows[f"{label.split(':')[0]} RSS MiB before/peak/after"] = memory.cell()
+    prefix = label.split(":")[0]
+    rows[f"{prefix} RSS MiB before/peak/after"] = memory.cell()
+    rows[f"{prefix} machine load average at its end"] = f"{os.getloadavg()[0]:.1f}"
 
 
 def run_config(
@@ -233,6 +257,7 @@ def main() -> None:
     proxies: list[HAProxy] = []
     try:
         env = start(root, cluster, replicas)
+        REPLICA_URLS.extend(r.url for r in replicas)
         addresses = [r.url.removeprefix("http://") for r in replicas]
         results = {}
         for name, behind in (("1 replica", addresses[:1]), ("2 replicas", addresses)):
