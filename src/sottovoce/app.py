@@ -127,7 +127,7 @@ def create_app(
     app.state.metrics = Metrics()
     app.state.readiness = readiness
     app.state.drain = drain
-    app.state.admission = Admission.from_settings(settings.limits)
+    app.state.admission = Admission.from_settings(settings.limits, settings.engines.usable_cores())
     app.state.audit_runs = AuditRuns()
     install_error_handlers(app)
     app.add_middleware(
