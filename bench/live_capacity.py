@@ -1,6 +1,7 @@
 """Live transcription capacity: how many realtime STT sessions one replica keeps at real time.
 
     .venv/bin/python bench/live_capacity.py [--sessions 1,2,3,4] [--seconds 40]
+        [--setting STT__REALTIME_PARTIAL_INTERVAL=0]
 
 One server on 127.0.0.1 (SQLite, engines preloaded, no live transcription limit). For each
 count of ``--sessions``, that many ElevenLabs realtime sockets stream an utterance spoken by the
@@ -86,6 +87,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=40)
     parser.add_argument("--p95", type=float, default=3.0, help="most p95 that keeps real time")
     parser.add_argument("--drift", type=float, default=0.5, help="most drift that does")
+    parser.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        help="NAME=VALUE for the server (SOTTOVOCE_NAME), e.g. STT__REALTIME_PARTIAL_INTERVAL=0",
+    )
     args = parser.parse_args()
     counts = [min(max(int(n), 1), 32) for n in args.sessions.split(",")]
     seconds = min(max(args.seconds, 5.0), 600.0)
@@ -96,6 +103,7 @@ def main() -> None:
         "SOTTOVOCE_LOG_LEVEL": "WARNING",
         "SOTTOVOCE_LIMITS__MAX_LIVE_TRANSCRIPTIONS": "64",
         "SOTTOVOCE_LIMITS__LIVE_BACKLOG_S": "0",
+        **{f"SOTTOVOCE_{n.upper()}": v for n, _, v in (s.partition("=") for s in args.setting)},
     }
     server = RunningServer(root, env=env, startup_s=300)
     rows = []

