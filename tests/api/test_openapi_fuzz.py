@@ -27,10 +27,12 @@ CHECKED_BY_HAND = frozenset(
         "POST /v1/history/download",
         "POST /v1/text-to-voice",
         "POST /v2/transcript",
+        "POST /v1/speak",
+        "POST /v1/listen",
     )
 )
 """Operations whose bodies the routes check beyond their models (Cartesia's and Inworld's
-output formats, null settings, empty ids, unknown preview ids, languages): the document must
+output formats, null settings, empty ids, unknown preview ids, languages, Deepgram's query): the document must
 say what they refuse. Each case is cheap (a random voice or id is a 404 before any work)."""
 
 

@@ -25,6 +25,8 @@ _ENCODINGS: dict[str, tuple[Codec, tuple[int, ...], int]] = {
     "aac": (Codec.AAC, (22050,), 22050),
 }
 SOCKET_ENCODINGS = ("linear16", "mulaw", "alaw")
+ENCODINGS = tuple(_ENCODINGS)
+"""What the REST route speaks."""
 
 
 def _number(value: str | None, name: str) -> int | None:
@@ -45,7 +47,7 @@ def output_format(
     socket: bool = False,
 ) -> OutputFormat:
     name = (encoding or ("linear16" if socket else "mp3")).lower()
-    allowed = SOCKET_ENCODINGS if socket else tuple(_ENCODINGS)
+    allowed = SOCKET_ENCODINGS if socket else ENCODINGS
     if name not in allowed:
         raise InvalidRequest(
             "Unsupported encoding; supported: " + ", ".join(allowed), fields=("encoding",)

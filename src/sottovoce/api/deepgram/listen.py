@@ -22,9 +22,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from sottovoce.api import params
-from sottovoce.api.bodies import raw_audio_body
+from sottovoce.api.bodies import LANGUAGE, raw_audio_body
 from sottovoce.api.deepgram.aliases import stt_model
 from sottovoce.api.deps import context
+from sottovoce.api.queries import FLAG, query_parameters
 from sottovoce.audio.pcm import PcmEncoding
 from sottovoce.engines.base import Segment, Transcript, Word
 from sottovoce.errors import InvalidRequest, PayloadTooLarge
@@ -119,8 +120,35 @@ async def _body(request: Request, limit: int) -> bytes:
     return bytes(data)
 
 
-@router.post("/v1/listen", openapi_extra=raw_audio_body())
+_QUERY = query_parameters(
+    {
+        "model": (
+            {"type": "string"},
+            "A Deepgram model name (nova-3, base...: the default model), or a registry id "
+            "provider/model",
+        ),
+        "language": (LANGUAGE, "The spoken language (absent: detected)"),
+        "sample_rate": (
+            {"type": "integer", "minimum": 8000, "maximum": 48000},
+            "The sample rate of raw audio (with encoding)",
+        ),
+        "multichannel": (FLAG, "One result per channel"),
+        "utterances": (FLAG, "Add the utterances (segments) with their times"),
+        **dict.fromkeys(
+            ("punctuate", "smart_format", "diarize", "numerals", "profanity_filter"),
+            (FLAG, "Accepted"),
+        ),
+        "mip_opt_out": (FLAG, "Accepted: sottovoce never uses content to improve models"),
+        "enable_logging": (FLAG, "false: zero retention for this request"),
+    }
+)
+
+
+@router.post("/v1/listen", openapi_extra={**raw_audio_body(), **_QUERY})
 async def listen(request: Request, ctx: SttContext) -> JSONResponse:
+    """Transcribe the audio in the body (any container the server decodes). Raw PCM: the
+    query's ``encoding`` (linear16, linear32, mulaw or alaw) with its ``sample_rate``; an
+    ``encoding`` without a ``sample_rate`` is refused (422)."""
     query = request.query_params
     for name in _UNSUPPORTED:
         if query.get(name):

@@ -19,9 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sottovoce.api import params
 from sottovoce.api.deepgram.aliases import ALIASES, DEFAULT_MODEL, voice_of
-from sottovoce.api.deepgram.formats import output_format
+from sottovoce.api.deepgram.formats import ENCODINGS, output_format
 from sottovoce.api.deps import context
 from sottovoce.api.params import NON_BLANK
+from sottovoce.api.queries import FLAG, query_parameters
 from sottovoce.errors import InvalidRequest
 from sottovoce.privacy.eligibility import Product
 from sottovoce.privacy.policy import RequestFlags
@@ -65,8 +66,34 @@ def speak_ask(query: Mapping[str, str], mode: Mode, *, socket: bool = False) -> 
     )
 
 
-@router.post("/v1/speak")
+_QUERY = query_parameters(
+    {
+        "model": (
+            {
+                "anyOf": [
+                    {"type": "string", "enum": sorted(ALIASES.voices)},
+                    {"type": "string", "pattern": "^[^/]+/.+$"},
+                ]
+            },
+            "An Aura model name (the default model, speaking the voice it names), or a "
+            "registry id provider/model",
+        ),
+        "encoding": ({"type": "string", "enum": list(ENCODINGS)}, "The audio's encoding"),
+        "speed": ({"type": "number", "minimum": 0.7, "maximum": 1.5}, "Speaking rate"),
+        "mip_opt_out": (FLAG, "Accepted: sottovoce never uses content to improve models"),
+        "enable_logging": (FLAG, "false: zero retention for this request"),
+    }
+)
+
+
+@router.post("/v1/speak", openapi_extra=_QUERY)
 async def speak(request: Request, body: SpeakBody, ctx: TtsContext) -> Response:
+    """Speak ``text``, the audio in one reply. With ``encoding``, the query may also name a
+    ``sample_rate``, a ``container`` and a ``bit_rate``; which values are valid depends on the
+    encoding (refused with 422 otherwise): linear16 8000, 16000, 24000 (default), 32000 or
+    48000 Hz, in a WAV file or raw with ``container=none``; mulaw and alaw 8000 (default) or
+    16000 Hz, raw; mp3 22050 Hz at 32000 or 48000 (default) b/s; opus 48000 Hz in Ogg,
+    4000-650000 b/s; flac 8000-48000 Hz; aac 22050 Hz, 4000-650000 b/s."""
     tts = Speech(ctx, speak_ask(request.query_params, Mode.SYNC))
     audio, _ = await collect(tts.speak(body.text), tts.output)
     headers = {
