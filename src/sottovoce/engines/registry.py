@@ -12,6 +12,7 @@ from typing import Protocol, TypeVar
 import anyio
 
 from sottovoce.config import Settings
+from sottovoce.engines.allocator import trim_free_memory
 from sottovoce.engines.base import ChatModel, ModelInfo, Synthesizer, Transcriber
 from sottovoce.engines.hibari import HibariSynthesizer
 from sottovoce.engines.kokoro import KokoroSynthesizer
@@ -74,6 +75,15 @@ class EngineRegistry:
             if callable(load):
                 await anyio.to_thread.run_sync(load)
 
+    def release_memory(self) -> None:
+        """Blocking: every loaded engine gives back what it keeps between calls (the ONNX
+        arenas), then the C allocator gives its free pages back to the system."""
+        for engine in self._engines.values():
+            release = getattr(engine, "release_memory", None)
+            if callable(release):
+                release()
+        trim_free_memory()
+
 
 def build_registry(settings: Settings) -> EngineRegistry:
     """The engines this server offers. One line per engine."""
@@ -81,9 +91,10 @@ def build_registry(settings: Settings) -> EngineRegistry:
     registry.add(PiperSynthesizer.from_settings(settings))
     tts = settings.tts
     pieces = {"max_chunk_chars": tts.max_chunk_chars, "first_chunk_words": tts.first_chunk_words}
-    registry.add(HibariSynthesizer(threads=tts.onnx_threads, **pieces))
+    arena = settings.engines.onnx_arena
+    registry.add(HibariSynthesizer(threads=tts.onnx_threads, arena=arena, **pieces))
     if settings.voices.kokoro:
-        registry.add(KokoroSynthesizer(threads=tts.onnx_threads, **pieces))
+        registry.add(KokoroSynthesizer(threads=tts.onnx_threads, arena=arena, **pieces))
     for transcriber in local_transcribers(settings.stt, settings.engines.threads):
         registry.add(transcriber)
     chat: list[ChatModel] = [*local_chat_models(settings), *upstream_chat_models(settings)]
