@@ -315,6 +315,9 @@ class RetentionSettings(BaseModel):
 class EngineSettings(BaseModel):
     preload: bool = True
     """Load the local engines at start-up (True) or on first use (False)."""
+    preload_extra_voices: bool = False
+    """With ``preload``, load hibari and Kokoro at start-up too (about 200 MB more resident);
+    else each loads on the first request for one of its voices (2-5 s)."""
     threads: int = Field(default=2, gt=0)
     """Inference threads per engine."""
     onnx_arena: bool = True

@@ -1,7 +1,8 @@
 """The engine registry: ``provider/model`` ids to engines, built once per app.
 
 Engines register here from :func:`build_registry`; each loads its weights on first use through
-its own ``load()``, or all at start-up when ``settings.engines.preload`` is on.
+its own ``load()``, or at start-up when ``settings.engines.preload`` is on (hibari and Kokoro
+only with ``settings.engines.preload_extra_voices``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import anyio
 from sottovoce.config import Settings
 from sottovoce.engines.allocator import trim_free_memory
 from sottovoce.engines.base import ChatModel, ModelInfo, Synthesizer, Transcriber
+from sottovoce.engines.hibari import MODEL_ID as HIBARI_ID
 from sottovoce.engines.hibari import HibariSynthesizer
+from sottovoce.engines.kokoro import MODEL_ID as KOKORO_ID
 from sottovoce.engines.kokoro import KokoroSynthesizer
 from sottovoce.engines.llama import local_chat_models
 from sottovoce.engines.piper import PiperSynthesizer
@@ -37,6 +40,8 @@ class EngineRegistry:
         self._engines: dict[str, Engine] = {}
         self.speaker_encoder = SpeakerEncoder()
         """Speaker embeddings (voice matching); not a model clients address, loaded on use."""
+        self.on_demand: frozenset[str] = frozenset()
+        """Engines :meth:`load_all` leaves to their first use."""
         for engine in engines:
             self.add(engine)
 
@@ -69,8 +74,10 @@ class EngineRegistry:
         ]
 
     async def load_all(self) -> None:
-        """Load every engine's weights now, off the event loop."""
+        """Load every engine's weights now (but those :attr:`on_demand`), off the event loop."""
         for engine in self._engines.values():
+            if engine.info.model_id in self.on_demand:
+                continue
             load = getattr(engine, "load", None)
             if callable(load):
                 await anyio.to_thread.run_sync(load)
@@ -102,4 +109,8 @@ def build_registry(settings: Settings) -> EngineRegistry:
         registry.add(engine)
     for speech in upstream_speech_engines(settings):
         registry.add(speech)
+    if not settings.engines.preload_extra_voices:
+        # No default route speaks with them (the vendors' example voices reach Joe, Piper): about
+        # 200 MB that only a client choosing one of their voices needs.
+        registry.on_demand = frozenset({HIBARI_ID, KOKORO_ID})
     return registry
