@@ -85,7 +85,7 @@ def create_app(
     jobs = MatchingJobs(services)
     readiness = Readiness()
     drain = Drain(settings.server.drain_grace_s, settings.server.revoked_close_grace_s)
-    idle = IdleRelease(drain, services.engines.release_memory, settings.engines.release_idle_s)
+    idle = IdleRelease(drain, services.engines, settings.engines.release_idle_s)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -130,8 +130,8 @@ class VoiceSettings(BaseModel):
     """Voices, text-to-dialogue, speech-to-speech, voice design and approximate voice matching."""
 
     kokoro: bool = True
-    """Serve the Kokoro-82M voices (about 250 MB of memory, a real-time factor of about 0.5 on
-    two cores); off: Piper and hibari only, and no voice design or matching."""
+    """Serve the Kokoro-82M voices (about 100 MB of memory once loaded, a real-time factor of
+    about 0.5 on two cores); off: Piper and hibari only, and no voice design or matching."""
     dialogue_max_inputs: int = Field(default=50, ge=1)
     """Most turns (``inputs``) in one text-to-dialogue request."""
     dialogue_gap_seconds: float = Field(default=0.3, ge=0, le=3)
@@ -322,11 +322,13 @@ class EngineSettings(BaseModel):
     """Inference threads per engine."""
     onnx_arena: bool = True
     """Keep onnxruntime's CPU memory arena for the ONNX voices (Piper, hibari, Kokoro): calls
-    reuse its pages instead of faulting in fresh ones (about 10 % faster), and it is given back
-    when the server is idle. Off: a lower peak under load, slower calls."""
+    reuse its pages instead of faulting in fresh ones (Piper 7-15 % faster), and it is given back
+    once the voice is unused for ``release_idle_s``. Off: a lower peak under load, slower
+    calls."""
     release_idle_s: float = Field(default=2.0, ge=0)
-    """Once no request or socket has been in flight for this long after some work, the engines'
-    arenas and the allocator's free pages are given back to the system (0: never)."""
+    """An ONNX voice unused this long gives its arena back, even while other work runs; once no
+    request or socket has been in flight this long after some work, every engine does and the
+    allocator's free pages go back to the system too (0: never)."""
 
 
 class Settings(BaseSettings):

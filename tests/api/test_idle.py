@@ -10,6 +10,7 @@ import httpx
 
 from sottovoce.api.drain import Drain
 from sottovoce.api.idle import IdleRelease
+from sottovoce.engines.piper import PiperSynthesizer
 from sottovoce.engines.registry import EngineRegistry
 from tests.harness import Creds, RunningServer
 from tests.polling import wait_for
@@ -24,7 +25,7 @@ async def until(condition: Callable[[], bool], timeout: float = 30) -> None:
 
 def test_memory_is_given_back_once_per_quiet_spell_and_never_while_work_runs() -> None:
     drain = Drain(0.0, 0.0)
-    idle = IdleRelease(drain, EngineRegistry().release_memory, idle_s=0.01)
+    idle = IdleRelease(drain, EngineRegistry(), idle_s=0.01)
 
     async def scenario() -> None:
         async with anyio.create_task_group() as tasks:
@@ -43,8 +44,26 @@ def test_memory_is_given_back_once_per_quiet_spell_and_never_while_work_runs() -
     anyio.run(scenario)
 
 
+def test_a_voice_unused_while_other_work_runs_gives_its_arena_back() -> None:
+    piper = PiperSynthesizer(inference_slots=1, arena=True)
+    assert piper.synthesize_piece("The arena grows for this piece.").pcm
+    drain = Drain(0.0, 0.0)
+    idle = IdleRelease(drain, EngineRegistry([piper]), idle_s=0.05)
+
+    async def scenario() -> None:
+        with drain.counting("/v1/speech-to-text/realtime"):  # a socket open all along
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(idle.run_forever)
+                await until(lambda: idle.checks >= 3)
+                tasks.cancel_scope.cancel()
+
+    anyio.run(scenario)
+    assert idle.released == 0  # the server was never idle
+    assert not piper.release_memory(0)  # already given back: nothing left to give
+
+
 def test_release_off_never_looks() -> None:
-    idle = IdleRelease(Drain(0.0, 0.0), EngineRegistry().release_memory, idle_s=0)
+    idle = IdleRelease(Drain(0.0, 0.0), EngineRegistry(), idle_s=0)
     anyio.run(idle.run_forever)  # returns at once
     assert (idle.checks, idle.released) == (0, 0)
 

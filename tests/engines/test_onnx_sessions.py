@@ -51,5 +51,13 @@ def test_release_gives_the_arena_back() -> None:
 def test_without_an_arena_release_is_a_no_op() -> None:
     engine = PiperSynthesizer(inference_slots=1, arena=False)
     assert engine.synthesize_piece(PIECE).pcm
-    engine.release_memory()
+    assert not engine.release_memory()
     assert engine.synthesize_piece(PIECE).pcm
+
+
+def test_an_engine_gives_its_arena_back_only_once_its_calls_are_over_for_long_enough() -> None:
+    engine = PiperSynthesizer(inference_slots=1, arena=True)
+    assert engine.synthesize_piece(PIECE).pcm
+    assert not engine.release_memory(idle_s=3600)  # its last call ended just now
+    assert engine.release_memory(idle_s=0)
+    assert not engine.release_memory(idle_s=0)  # nothing ran since: the arena has not grown

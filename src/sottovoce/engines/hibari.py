@@ -92,12 +92,13 @@ class HibariSynthesizer:
             tts("Ready.", seed=0)  # first-call allocations and the G2P's tables
             self._tts = tts
 
-    def release_memory(self) -> None:
-        """Give the ONNX arena back (blocking; call it when the server is idle)."""
+    def release_memory(self, idle_s: float = 0.0) -> bool:
+        """Give the ONNX arena back if no call ran for ``idle_s`` (blocking); whether it did."""
         tts = self._tts
-        if tts is not None:
-            run = functools.partial(self.render, "Ready.")
-            self._executor.submit(tts.sess.release, run).result()
+        if tts is None or not tts.sess.releasable(idle_s):
+            return False
+        run = functools.partial(self.render, "Ready.")
+        return bool(self._executor.submit(tts.sess.release, run, idle_s).result())
 
     def render(self, text: str, speed: float = 1.0) -> npt.NDArray[np.float32]:
         """One piece of text to 24 kHz float samples (blocking)."""

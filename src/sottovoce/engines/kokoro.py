@@ -160,13 +160,13 @@ class KokoroSynthesizer:
             self._space, self._packs = space, packs
             self._session = session
 
-    def release_memory(self) -> None:
-        """Give the ONNX arena back (blocking; call it when the server is idle)."""
+    def release_memory(self, idle_s: float = 0.0) -> bool:
+        """Give the ONNX arena back if no call ran for ``idle_s`` (blocking); whether it did."""
         session, packs = self._session, self._packs
-        if session is not None and packs:
-            pack = next(iter(packs.values()))
-            run = functools.partial(self.render, "Ready.", pack)
-            self._executor.submit(session.release, run).result()
+        if session is None or not packs or not session.releasable(idle_s):
+            return False
+        run = functools.partial(self.render, "Ready.", next(iter(packs.values())))
+        return bool(self._executor.submit(session.release, run, idle_s).result())
 
     @property
     def space(self) -> PackSpace:

@@ -162,12 +162,13 @@ class PiperSynthesizer:
     async def aload(self) -> None:
         await anyio.to_thread.run_sync(self.load)
 
-    def release_memory(self) -> None:
-        """Give the ONNX arena back (blocking; call it when the server is idle)."""
+    def release_memory(self, idle_s: float = 0.0) -> bool:
+        """Give the ONNX arena back if no call ran for ``idle_s`` (blocking); whether it did."""
         voice = self._voice
-        if voice is not None:
-            run = functools.partial(self._run, voice, "Ready.", 1.0)
-            self._executor.submit(voice.session.release, run).result()
+        if voice is None or not voice.session.releasable(idle_s):
+            return False
+        run = functools.partial(self._run, voice, "Ready.", 1.0)
+        return bool(self._executor.submit(voice.session.release, run, idle_s).result())
 
     # Synthesis ---------------------------------------------------------------------------
 

@@ -82,14 +82,18 @@ class EngineRegistry:
             if callable(load):
                 await anyio.to_thread.run_sync(load)
 
-    def release_memory(self) -> None:
-        """Blocking: every loaded engine gives back what it keeps between calls (the ONNX
-        arenas), then the C allocator gives its free pages back to the system."""
+    def release_memory(self, idle_s: float = 0.0, *, trim: bool = True) -> int:
+        """Blocking: every loaded engine whose calls all ended ``idle_s`` ago or more gives back
+        what it keeps between calls (the ONNX arenas); with ``trim``, the C allocator then gives
+        its free pages back to the system. Returns how many engines gave something back."""
+        released = 0
         for engine in self._engines.values():
             release = getattr(engine, "release_memory", None)
             if callable(release):
-                release()
-        trim_free_memory()
+                released += bool(release(idle_s))
+        if trim:
+            trim_free_memory()
+        return released
 
 
 def build_registry(settings: Settings) -> EngineRegistry:
