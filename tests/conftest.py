@@ -45,6 +45,17 @@ LIMITS_ENV = {
 }
 
 
+TEST_ENV = {
+    # Live transcription capacity follows the cores (a 1-core machine admits one session): the
+    # tests that do not test it must not depend on the machine (test_live_capacity sets 1).
+    "SOTTOVOCE_LIMITS__MAX_LIVE_TRANSCRIPTIONS": "8",
+    # Nor on how busy it is: on a loaded machine (two workers beside the other's servers) a
+    # decode may wait past the default backlog, and a live socket opened then would be refused
+    # (test_live_capacity sets its own).
+    "SOTTOVOCE_LIMITS__LIVE_BACKLOG_S": "0",
+}
+
+
 FIRST = ("tests/audit/test_audit.py", "tests/web/", "tests/api/elevenlabs/test_voices.py")
 """The longest modules (a whole audit alone takes minutes): started first, so that on two
 workers (``make test``) they run beside the many short ones instead of after them."""
@@ -99,10 +110,11 @@ def launch(
 ) -> RunningServer:
     """A server on a fresh database of ``backend``, in a directory of its own."""
     root = tmp_path_factory.mktemp("server")
+    env = {**TEST_ENV, **(env or {})}
     extra: list[Path] = []
     if backend == "postgresql":
         cluster: PostgresCluster = request.getfixturevalue("postgres")
-        env = {"SOTTOVOCE_DATABASE_URL": cluster.create_database(), **(env or {})}
+        env = {"SOTTOVOCE_DATABASE_URL": cluster.create_database(), **env}
         extra.append(cluster.data_dir)
     return RunningServer(root, env=env, startup_s=startup_s, extra_places=extra)
 

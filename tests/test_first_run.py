@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import json
 import stat
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+from pydantic import SecretStr
 
-from sottovoce.first_run import KEY_FILE_NAME, console_url
+from sottovoce.config import Settings
+from sottovoce.first_run import KEY_FILE_NAME, FirstRun, console_url, ensure_first_workspace
 from sottovoce.store import workspaces
+from sottovoce.store.db import Store
 from tests.harness import RunningServer
+from tests.postgres import PostgresCluster
 
 
 def log_events(server: RunningServer, event: str) -> list[dict[str, object]]:
@@ -60,3 +66,38 @@ def test_the_console_url_is_one_a_browser_can_open() -> None:
     assert console_url("127.0.0.1", 8000) == "http://127.0.0.1:8000/"
     assert console_url("0.0.0.0", 80) == "http://127.0.0.1:80/"
     assert console_url("::", 8000) == "http://[::1]:8000/"
+
+
+def test_replicas_looking_at_once_at_an_empty_database_make_one_workspace(
+    postgres: PostgresCluster, tmp_path: Path
+) -> None:
+    url = postgres.create_database()
+    settings = [
+        Settings(
+            data_dir=tmp_path / f"replica-{i}",
+            database_url=url,
+            keystore_url=postgres.create_database() if i == 0 else None,
+            master_key=SecretStr("first-run-replicas-share-this-master-key"),
+        )
+        for i in range(4)
+    ]
+    settings[1:] = [
+        s.model_copy(update={"keystore_url": settings[0].keystore_url}) for s in settings[1:]
+    ]
+    stores = [Store.from_settings(s) for s in settings]
+    stores[0].migrate()
+    together = threading.Barrier(len(stores))
+
+    def start(i: int) -> FirstRun | None:
+        together.wait()
+        return ensure_first_workspace(stores[i], settings[i])
+
+    try:
+        with ThreadPoolExecutor(len(stores)) as pool:
+            made = [m for m in pool.map(start, range(len(stores))) if m is not None]
+        with stores[0].session() as session:
+            assert len(workspaces.list_all(session)) == 1
+        assert len(made) == 1
+    finally:
+        for store in stores:
+            store.close()

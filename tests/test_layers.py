@@ -30,6 +30,7 @@ RULES: dict[str, tuple[str, ...]] = {
         "sottovoce.audio",
         "sottovoce.audit",
         "sottovoce.config",
+        "sottovoce.config_capacity",
         "sottovoce.app",
         "sottovoce.cli",
     ),
@@ -49,10 +50,12 @@ RULES: dict[str, tuple[str, ...]] = {
         "sottovoce.app",
     ),
     "sottovoce.config": ("sottovoce.engines", "sottovoce.services", "sottovoce.api"),
+    "sottovoce.config_capacity": ("sottovoce.engines", "sottovoce.services", "sottovoce.api"),
     # The errors are the one module below the ground floor: they import nothing of ours.
     "sottovoce.errors": (
         "sottovoce.privacy",
         "sottovoce.config",
+        "sottovoce.config_capacity",
         "sottovoce.store",
         "sottovoce.engines",
         "sottovoce.audio",

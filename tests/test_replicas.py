@@ -27,6 +27,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from sottovoce.audit.search import Places, search
+from sottovoce.first_run import FIRST_WORKSPACE_NAME, KEY_FILE_NAME
+from sottovoce.store import workspaces
 from tests.haproxy import HAProxy, find_haproxy
 from tests.harness import Creds, RunningServer, new_canary
 from tests.polling import wait_for
@@ -102,6 +104,15 @@ def history(url: str, creds: Creds) -> list[str]:
     r = httpx.get(f"{url}/v1/history", headers={"xi-api-key": creds.api_key})
     assert r.status_code == 200
     return [item["history_item_id"] for item in r.json()["history"]]
+
+
+def test_replicas_started_together_make_one_first_workspace(cluster: Cluster) -> None:
+    # Both looked at the same empty database at start-up: one created the console's workspace.
+    with cluster.replicas[0].store.session() as session:
+        names = [w.name for w in workspaces.list_all(session)]
+    assert names.count(FIRST_WORKSPACE_NAME) == 1
+    written = [(r.data_dir / KEY_FILE_NAME).exists() for r in cluster.replicas]
+    assert sorted(written) == [False, True]
 
 
 def test_what_one_replica_keeps_the_other_reads_and_deletes(cluster: Cluster) -> None:

@@ -36,7 +36,7 @@ from sottovoce.api.surface import Mounted, Surface
 from sottovoce.audit.probe import RouteKey
 from sottovoce.config import Settings
 from sottovoce.engines.registry import EngineRegistry, build_registry
-from sottovoce.first_run import console_url
+from sottovoce.first_run import console_url, first_run
 from sottovoce.privacy.logging import log_event
 from sottovoce.services.admission import Admission
 from sottovoce.services.context import Services
@@ -90,6 +90,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(store.migrate)
+        await anyio.to_thread.run_sync(first_run, store, settings)
         readiness.migrated = True
         if settings.engines.preload:
             await services.engines.load_all()
@@ -129,7 +130,7 @@ def create_app(
     app.state.metrics = Metrics()
     app.state.readiness = readiness
     app.state.drain = drain
-    app.state.admission = Admission.from_settings(settings.limits)
+    app.state.admission = Admission.from_settings(settings.limits, settings.engines.usable_cores())
     app.state.audit_runs = AuditRuns()
     install_error_handlers(app)
     app.add_middleware(

@@ -15,6 +15,7 @@ from typing import Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from sottovoce.config_capacity import EngineSettings, LimitSettings
 from sottovoce.privacy.providers import (
     LOCAL_PROVIDER,
     SPEECH_DEFAULTS,
@@ -56,27 +57,6 @@ class ServerSettings(BaseModel):
     revoked_close_grace_s: float = Field(default=0.5, ge=0, le=10)
     """How long a revoked socket's own handler has to close it with its vendor's error message
     before the server closes it itself (1008, with the error's code as the reason)."""
-
-
-class LimitSettings(BaseModel):
-    max_body_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
-    """Largest request body accepted, any endpoint (413 above it)."""
-    max_json_bytes: int = Field(default=1024 * 1024, gt=0)
-    """Largest JSON body accepted (413 above it)."""
-    max_page_size: int = Field(default=1000, gt=0)
-    """Largest page a listing endpoint returns."""
-    max_concurrent_synthesis: int | None = Field(default=32, ge=1)
-    """Speech synthesis requests (TTS, dialogue, speech-to-speech) running at once on this
-    replica; more are refused with 429 and ``Retry-After`` (``None``: no limit)."""
-    max_concurrent_transcription: int | None = Field(default=16, ge=1)
-    """File transcription requests running at once on this replica (429 above)."""
-    max_concurrent_sessions: int | None = Field(default=32, ge=1)
-    """Sockets (live transcription, TTS sockets, conversations) open at once on this replica;
-    more are closed at once with 1013 "try again later"."""
-    workspace_max_concurrent_synthesis: int | None = Field(default=None, ge=1)
-    """The same limits for each workspace alone (``None``: only the replica's apply)."""
-    workspace_max_concurrent_transcription: int | None = Field(default=None, ge=1)
-    workspace_max_concurrent_sessions: int | None = Field(default=None, ge=1)
 
 
 class TtsSettings(BaseModel):
@@ -310,25 +290,6 @@ class RetentionSettings(BaseModel):
     """How often the server prunes expired history and backups."""
     keep_billing_totals: bool = True
     """When a workspace is deleted, keep its content-free usage totals per product."""
-
-
-class EngineSettings(BaseModel):
-    preload: bool = True
-    """Load the local engines at start-up (True) or on first use (False)."""
-    preload_extra_voices: bool = False
-    """With ``preload``, load hibari and Kokoro at start-up too (about 200 MB more resident);
-    else each loads on the first request for one of its voices (2-5 s)."""
-    threads: int = Field(default=2, gt=0)
-    """Inference threads per engine."""
-    onnx_arena: bool = True
-    """Keep onnxruntime's CPU memory arena for the ONNX voices (Piper, hibari, Kokoro): calls
-    reuse its pages instead of faulting in fresh ones (Piper 7-15 % faster), and it is given back
-    once the voice is unused for ``release_idle_s``. Off: a lower peak under load, slower
-    calls."""
-    release_idle_s: float = Field(default=2.0, ge=0)
-    """An ONNX voice unused this long gives its arena back, even while other work runs; once no
-    request or socket has been in flight this long after some work, every engine does and the
-    allocator's free pages go back to the system too (0: never)."""
 
 
 class Settings(BaseSettings):

@@ -3,7 +3,9 @@
 On an empty database ``sottovoce serve`` creates one workspace (enterprise plan, zero data
 retention on: nothing is kept until its admin decides otherwise) and an admin key, and writes
 the key to ``DATA_DIR/first-run-admin-key`` with mode 0600. Only the file's path is logged,
-never the key: logs are read by more people than the operator.
+never the key: logs are read by more people than the operator. It runs in the app's start-up,
+after the migrations; replicas started together on an empty PostgreSQL database take turns, so
+only one of them creates the workspace.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sottovoce.privacy.logging import log_event
 from sottovoce.privacy.policy import Plan
 from sottovoce.store import keys, workspaces
 from sottovoce.store.db import Store
+from sottovoce.store.locks import wait_for_turn
 
 KEY_FILE_NAME = "first-run-admin-key"
 FIRST_WORKSPACE_NAME = "default"
@@ -48,26 +51,24 @@ def write_private(path: Path, text: str) -> None:
         os.close(fd)
 
 
-def ensure_first_workspace(settings: Settings) -> FirstRun | None:
-    """On an empty database, create the first workspace and admin key; else do nothing."""
-    store = Store.from_settings(settings)
-    try:
-        store.migrate()
-        with store.session() as session:
-            if workspaces.list_all(session):
-                return None
-            ws = workspaces.create(session, FIRST_WORKSPACE_NAME, Plan.ENTERPRISE, True)
-            created = keys.create(session, ws.id, is_admin=True)
-            key_file = settings.data_dir / KEY_FILE_NAME
-            write_private(key_file, created.secret + "\n")
-    finally:
-        store.close()
+def ensure_first_workspace(store: Store, settings: Settings) -> FirstRun | None:
+    """On an empty (migrated) database, create the first workspace and admin key; else do
+    nothing. On PostgreSQL the look and the creation hold a lock that other replicas wait for."""
+    with store.session() as session:
+        if not store.is_sqlite:
+            wait_for_turn(session.connection(), "sottovoce-first-run")
+        if workspaces.list_all(session):
+            return None
+        ws = workspaces.create(session, FIRST_WORKSPACE_NAME, Plan.ENTERPRISE, True)
+        created = keys.create(session, ws.id, is_admin=True)
+        key_file = settings.data_dir / KEY_FILE_NAME
+        write_private(key_file, created.secret + "\n")
     return FirstRun(ws.id, key_file.resolve())
 
 
-def first_run(settings: Settings) -> FirstRun | None:
+def first_run(store: Store, settings: Settings) -> FirstRun | None:
     """``ensure_first_workspace``, and say where the key and the console are."""
-    first = ensure_first_workspace(settings)
+    first = ensure_first_workspace(store, settings)
     if first is not None:
         # The key's file, never the key: logs are read by more people than the operator.
         log_event(

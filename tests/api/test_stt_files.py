@@ -173,6 +173,20 @@ def test_cartesia_raw_mulaw_with_query_format(
     assert words_of(r.json()["text"]) == WORDS
 
 
+def test_cartesia_raw_without_a_rate_is_16k_and_a_rate_alone_is_not_raw(
+    server: RunningServer, workspace: Creds, clip: Clip
+) -> None:
+    """Query parameters are independent in the OpenAPI document: neither needs the other."""
+    raw = resample(clip, 16000).astype("<i2").tobytes()
+    for files, params in (
+        ({"file": ("call.raw", raw, "application/octet-stream")}, {"encoding": "pcm_s16le"}),
+        ({"file": ("call.mp3", encode(clip, "mp3"), "audio/mpeg")}, {"sample_rate": 16000}),
+    ):
+        r = post(server, workspace.api_key, "/stt", files=files, params=params)
+        assert r.status_code == 200, r.text
+        assert words_of(r.json()["text"]) == WORDS
+
+
 # Bad input: a clear JSON 4xx, never a 500 --------------------------------------------------
 
 

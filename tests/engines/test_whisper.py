@@ -20,6 +20,7 @@ from sottovoce.engines.base import (
     Transcript,
     TranscriptionRequest,
 )
+from sottovoce.engines.languages import STT_LANGUAGES
 from sottovoce.engines.whisper import WhisperTranscriber
 from sottovoce.engines.whisper_weights import (
     WHISPER_BASE,
@@ -125,6 +126,19 @@ def test_unknown_language_is_a_422(engine: WhisperTranscriber) -> None:
     assert info.value.fields == ("language",)
 
 
+def test_the_documented_languages_are_those_the_engine_knows(engine: WhisperTranscriber) -> None:
+    """The OpenAPI document offers :data:`STT_LANGUAGES`: each must pass the engine's check."""
+    assert list(STT_LANGUAGES) == engine.languages
+    assert all(engine.check_language(code) == code for code in STT_LANGUAGES)
+
+
+def test_a_language_the_model_has_no_token_for_is_a_422(engine: WhisperTranscriber) -> None:
+    """Found by fuzzing: base has no ``yue`` token, and decoding with none took a minute."""
+    with pytest.raises(InvalidRequest) as info:
+        engine.check_language("yue")
+    assert info.value.fields == ("language",)
+
+
 def test_silence_gives_an_empty_transcript(engine: WhisperTranscriber) -> None:
     result = transcribe(engine, silence(2.0, 16000), language="en")
     assert result.text == ""
@@ -219,6 +233,24 @@ def test_close_commits_pending_speech(engine: WhisperTranscriber) -> None:
     )
     assert fed == []
     assert [words_of(e.transcript.reveal().text) for e in events] == [words]
+
+
+def test_an_aborted_stream_drops_pending_speech_without_decoding_it(
+    engine: WhisperTranscriber,
+) -> None:
+    clip = speak("The nurse will call you back after lunch to confirm the appointment.")
+    talking = as_16k(clip)[: int(16000 * clip.duration * 0.6)]  # cut off mid-sentence
+    stream = engine.open_stream(StreamOptions(language="en", partial_interval=0))
+    fed, _ = feed_in_pieces(stream, talking)
+    assert fed == []
+    before = engine.pool.started
+
+    async def abort() -> None:
+        await stream.abort()  # type: ignore[attr-defined]
+
+    anyio.run(abort)
+    # Closing would decode what was said so far; aborting leaves the workers to live sessions.
+    assert (engine.pool.started, engine.pool.waiting) == (before, 0)
 
 
 class DecodeLog:
@@ -319,3 +351,28 @@ def test_the_commit_decodes_the_same_samples_however_the_audio_arrives(
     assert first.size / 16000 < 0.3 + clip.duration + 0.3
     assert texts == [texts[0]] * len(texts)
     assert words_of(texts[0]) == ["good", "morning"]
+
+
+def test_a_session_waiting_for_its_commit_counts_as_behind(
+    engine: WhisperTranscriber, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its audio queues while the commit decodes: the pool's backlog says for how long (what
+    admission control reads), though no decode waits for a worker."""
+    clip = speak("Please bring the blue jacket to the garden party tomorrow.")
+    monkeypatch.setattr(engine, "transcribe_array", DecodeLog(engine, delay=1.0))
+    stream = engine.open_stream(StreamOptions(language="en", partial_interval=0))
+    fed, _ = feed_in_pieces(stream, as_16k(join(silence(0.3, clip.rate), clip)))
+    assert fed == []
+    seen: list[float] = []
+
+    async def commit_and_watch() -> None:
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(stream.commit)
+            with anyio.move_on_after(60):
+                while engine.pool.backlog_s() < 0.5:
+                    await anyio.sleep(0.02)
+            seen.append(engine.pool.backlog_s())
+
+    anyio.run(commit_and_watch)
+    assert seen[0] >= 0.5
+    assert (engine.pool.waiting, engine.pool.backlog_s()) == (0, 0.0)

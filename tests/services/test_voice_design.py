@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sottovoce.errors import InvalidRequest
+from sottovoce.errors import UnknownVoice
 from sottovoce.services.voice_design import DesignParams, steer
 
 
@@ -33,6 +33,8 @@ def test_a_preview_id_round_trips_and_holds_no_words() -> None:
 
 
 @pytest.mark.parametrize("bad", ["", "gv_", "gv_bm90IGpzb24=", "gv_WzEwLCBbXSwgMV0=", "abc"])
-def test_made_up_preview_ids_are_refused(bad: str) -> None:
-    with pytest.raises(InvalidRequest):
+def test_made_up_preview_ids_are_no_voice(bad: str) -> None:
+    # An id that no preview gave is an unknown voice (404 voice_not_found), as the OpenAPI
+    # document says: any string is a well-formed id.
+    with pytest.raises(UnknownVoice):
         DesignParams.from_id(bad)

@@ -79,6 +79,7 @@ def context_for(
     meter.product = product
     admit(connection, product, workspace)
     ctx = RequestContext(services, workspace=workspace, key=key, product=product, usage=meter)
+    ctx.ticket = connection.scope.get(TICKET)
     watch = guard_of(connection.scope)
     if watch is not None:
         # A socket lives on: its key and workspace are re-checked until it closes.

@@ -105,6 +105,9 @@ def truthful_document(app: FastAPI, mounted: Mounted) -> dict[str, Any]:
                         "description": _REASONS[status],
                         "content": {"application/json": {"schema": ref}},
                     }
+    for surface in mounted.surfaces:
+        if surface.amend_document is not None:
+            surface.amend_document(document, mounted)
     # FastAPI's validation shape is answered by no route: every 422 is in a surface's shape.
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)

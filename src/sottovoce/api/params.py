@@ -48,3 +48,21 @@ NON_BLANK: dict[str, Any] = {"minLength": 1, "pattern": r"\S"}
 def one_of(values: Iterable[str]) -> dict[str, Any]:
     """For the OpenAPI document: a value the server checks against a fixed set."""
     return {"enum": sorted(values)}
+
+
+def nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    """For the OpenAPI document: ``schema``, or null (as ``json_schema_extra`` of an optional
+    field, it replaces the field's own ``anyOf``)."""
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def not_null(schema: dict[str, Any]) -> None:
+    """For the OpenAPI document (as ``json_schema_extra`` of an optional field): the field may
+    be left out, but not sent as null."""
+    if schema.get("default", ...) is None:
+        del schema["default"]  # left out, not null
+    choices = [s for s in schema.pop("anyOf", ()) if s.get("type") != "null"]
+    if len(choices) == 1:
+        schema.update(choices[0])
+    else:
+        schema["anyOf"] = choices

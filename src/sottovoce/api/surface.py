@@ -24,6 +24,8 @@ ErrorShape = Callable[[SottovoceError, str | None], dict[str, Any]]
 """Renders an error as the surface's SDK expects it: (error, request id) -> JSON body."""
 ModelsShape = Callable[[Sequence[ModelInfo], int], Any]
 """Renders ``GET /v1/models`` for the surface's SDK: (models, max text chars) -> JSON body."""
+DocumentAmendment = Callable[[dict[str, Any], "Mounted"], None]
+"""Completes the OpenAPI document with what is known once every surface is mounted."""
 
 
 def sottovoce_error(exc: SottovoceError, request_id: str | None) -> dict[str, Any]:
@@ -87,6 +89,8 @@ class Surface:
     audio_json_paths: frozenset[str] = frozenset()
     """Paths whose JSON bodies carry audio (base64): limited as uploads are
     (``limits.max_body_bytes``), not as JSON (``limits.max_json_bytes``)."""
+    amend_document: DocumentAmendment | None = None
+    """Says in the OpenAPI document what only the mounted app knows (the audit's probe names)."""
 
 
 @dataclass

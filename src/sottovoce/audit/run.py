@@ -11,6 +11,7 @@ anything. Scratch workspaces are deleted at the end, which crypto-shreds the con
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -99,9 +100,15 @@ def _run_concurrently(
     jobs: int,
 ) -> list[list[Case]]:
     """Every (run, probe) pair on ``jobs`` workers, each probe on a client of its own; each
-    run's cases come back in probe order, as :func:`run_probes` gives them."""
+    run's cases come back in probe order, as :func:`run_probes` gives them. Probes that open
+    sockets take turns: a server on a small machine admits one live transcription at a time
+    (``limits.max_live_transcriptions``), and a probe it refused would carry no canary."""
+    sockets = threading.Lock()
 
     def one(api_key: str, run_name: str, probe: Probe) -> list[Case]:
+        if any(method == "WS" for method, _ in probe.routes):
+            with sockets:
+                return run_probes(target, api_key, run_name, [probe], tick)
         return run_probes(target, api_key, run_name, [probe], tick)
 
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="audit-probe") as pool:

@@ -216,14 +216,25 @@ def _upstream_account(settings: dict[str, str]) -> str:
     return key
 
 
+UNLIMITED_LIVE = {
+    "SOTTOVOCE_LIMITS__MAX_LIVE_TRANSCRIPTIONS": "64",
+    "SOTTOVOCE_LIMITS__LIVE_BACKLOG_S": "0",
+}
+"""The audit's own servers transcribe live without a capacity limit: probes run ``--jobs`` at a
+time and follow paths, they measure no capacity, and a probe refused as "too busy" would prove
+nothing about where its canary went."""
+
+
 def start_own_server(settings: Settings, extra: list[Path], startup_s: float = 180) -> Target:
-    """Start ``sottovoce serve`` with the current settings, a private TMPDIR and HOME, captured
-    output, and a second sottovoce as its upstream speech provider."""
+    """Start ``sottovoce serve`` with the current settings (but :data:`UNLIMITED_LIVE`), a
+    private TMPDIR and HOME, captured output, and a second sottovoce as its upstream speech
+    provider."""
     upstream_dir = Path(tempfile.mkdtemp(prefix="sottovoce-audit-upstream-"))
     upstream_settings = {
         "SOTTOVOCE_DATA_DIR": str(upstream_dir),
         "SOTTOVOCE_ENGINES__PRELOAD": "false",
         "SOTTOVOCE_LOG_LEVEL": "DEBUG",
+        **UNLIMITED_LIVE,
     }
     upstream = _start(upstream_settings, startup_s, "audit-upstream", inherit=False)
     flaky = FlakyUpstream()
@@ -233,6 +244,7 @@ def start_own_server(settings: Settings, extra: list[Path], startup_s: float = 1
             {
                 "SOTTOVOCE_LLM__UPSTREAM": _upstreams_with_a_dead_one(settings, flaky),
                 "SOTTOVOCE_SPEECH__PROVIDERS": _speech_providers(settings, upstream.url, key),
+                **UNLIMITED_LIVE,
             },
             startup_s,
             "audit",

@@ -255,6 +255,16 @@ class Transcriber(Protocol):
     def open_stream(self, options: StreamOptions) -> TranscriptionStream: ...
 
 
+@runtime_checkable
+class Backlogged(Protocol):
+    """An engine that runs on this replica's own worker pool and can tell whether it keeps up."""
+
+    def backlog_s(self) -> float:
+        """How far behind its work is: the longest a call has waited for a worker, or a live
+        caller for a result (0: none waits)."""
+        ...
+
+
 # Chat ----------------------------------------------------------------------------------
 
 CHAT_ROLES = frozenset({"system", "developer", "user", "assistant"})

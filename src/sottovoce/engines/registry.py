@@ -14,7 +14,7 @@ import anyio
 
 from sottovoce.config import Settings
 from sottovoce.engines.allocator import trim_free_memory
-from sottovoce.engines.base import ChatModel, ModelInfo, Synthesizer, Transcriber
+from sottovoce.engines.base import Backlogged, ChatModel, ModelInfo, Synthesizer, Transcriber
 from sottovoce.engines.hibari import MODEL_ID as HIBARI_ID
 from sottovoce.engines.hibari import HibariSynthesizer
 from sottovoce.engines.kokoro import MODEL_ID as KOKORO_ID
@@ -25,6 +25,7 @@ from sottovoce.engines.speaker import SpeakerEncoder
 from sottovoce.engines.upstream import upstream_chat_models
 from sottovoce.engines.upstream_speech import upstream_speech_engines
 from sottovoce.engines.whisper import local_transcribers
+from sottovoce.engines.workers import WorkerPool
 from sottovoce.errors import UnknownModel
 
 Engine = Synthesizer | Transcriber | ChatModel
@@ -73,6 +74,16 @@ class EngineRegistry:
             if capability is None or e.info.capability == capability
         ]
 
+    def backlog_s(self) -> float:
+        """How far behind the local engines' work is (the longest wait on their workers)."""
+        pools = [e.backlog_s() for e in self._engines.values() if isinstance(e, Backlogged)]
+        return max(pools, default=0.0)
+
+    def worker_pools(self) -> list[WorkerPool]:
+        """The local engines' worker pools (each once)."""
+        pools = {id(p): p for e in self._engines.values() if (p := getattr(e, "pool", None))}
+        return [p for p in pools.values() if isinstance(p, WorkerPool)]
+
     async def load_all(self) -> None:
         """Load every engine's weights now (but those :attr:`on_demand`), off the event loop."""
         for engine in self._engines.values():
@@ -106,7 +117,8 @@ def build_registry(settings: Settings) -> EngineRegistry:
     registry.add(HibariSynthesizer(threads=tts.onnx_threads, arena=arena, **pieces))
     if settings.voices.kokoro:
         registry.add(KokoroSynthesizer(threads=tts.onnx_threads, arena=arena, **pieces))
-    for transcriber in local_transcribers(settings.stt, settings.engines.threads):
+    engines = settings.engines
+    for transcriber in local_transcribers(settings.stt, engines.threads, engines.whisper_workers()):
         registry.add(transcriber)
     chat: list[ChatModel] = [*local_chat_models(settings), *upstream_chat_models(settings)]
     for engine in chat:

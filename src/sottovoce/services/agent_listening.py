@@ -4,7 +4,8 @@ live transcription stream whose options follow the agent's settings.
 Whisper tiny.en (when installed) hears English turns fast; another language is heard by the
 multilingual base model. New listening settings mid-session (a new input format, turn
 detection, end-of-turn silence, VAD threshold or partials) open a new stream; what the old one
-held of an unfinished turn is dropped, and its audio seconds are still counted.
+held of an unfinished turn is dropped (not decoded: the cores are the live sessions'), and its
+audio seconds are still counted.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from sottovoce.audio.pcm import FloatArray, PcmStream
 from sottovoce.engines.base import StreamEvent, StreamOptions, TranscriptionStream
 from sottovoce.privacy.sensitive import Sensitive
+from sottovoce.services.admission import admit_live
 from sottovoce.services.agent_spec import AgentSpec
 from sottovoce.services.context import RequestContext
 
@@ -38,6 +40,7 @@ class Listening:
         english = (spec.language or "en").lower().startswith("en")
         name = FAST_STT if english and ctx.engines.knows(FAST_STT) else STT
         self._transcriber = ctx.engines.transcriber(name)
+        admit_live(ctx.ticket, self._transcriber)  # a conversation listens on our cores
         self._partial_interval = ctx.settings.stt.realtime_partial_interval
         self._earlier_seconds = 0.0
         self._spec = spec
@@ -61,7 +64,7 @@ class Listening:
     async def retune(self, spec: AgentSpec) -> None:
         """Follow new settings: a new stream only when what it listens with has changed."""
         if _listening(self._spec) != _listening(spec):
-            await self._stream.close()
+            await _drop(self._stream)
             self._earlier_seconds += self._stream.audio_seconds
             self._pcm, self._stream = self._open(spec)
         self._spec = spec
@@ -87,4 +90,10 @@ class Listening:
         return self._earlier_seconds + self._stream.audio_seconds
 
     async def close(self) -> None:
-        await self._stream.close()
+        """The conversation is over: what the caller was still saying is dropped."""
+        await _drop(self._stream)
+
+
+async def _drop(stream: TranscriptionStream) -> None:
+    abort = getattr(stream, "abort", None)
+    await (abort() if abort is not None else stream.close())

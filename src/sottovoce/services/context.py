@@ -31,6 +31,7 @@ from sottovoce.privacy import policy
 from sottovoce.privacy.eligibility import Product
 from sottovoce.privacy.logging import error_fields, log_event
 from sottovoce.privacy.policy import RequestFlags, RetentionDecision, Route
+from sottovoce.services.admission import Ticket
 from sottovoce.services.meter import UsageMeter
 from sottovoce.services.sessions import Lease, OpenSessions, Standing
 from sottovoce.services.stt_jobs import TranscriptJobs
@@ -153,6 +154,9 @@ class RequestContext:
         self.lease = Lease(key.id, workspace)
         """What this context was opened with; a socket's lease is re-checked while it lives,
         and once revoked, nothing more is retained (shared by the socket's child contexts)."""
+        self.ticket: Ticket | None = None
+        """The request's place under admission control (``None``: not under it), given back
+        when the request or socket ends, whatever its product does."""
 
     def child(self, *, inherit_decision: bool) -> RequestContext:
         """A context for one utterance of this socket, metered on its own.
@@ -172,6 +176,7 @@ class RequestContext:
             self.services, workspace=self.workspace, key=self.key, product=self.product, usage=meter
         )
         child.lease = self.lease
+        child.ticket = self.ticket
         if inherit_decision:
             child._decision = self.decision
             meter.record_decision(child._decision)

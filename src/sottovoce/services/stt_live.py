@@ -26,6 +26,7 @@ from sottovoce.privacy.policy import RequestFlags
 from sottovoce.privacy.providers import Mode
 from sottovoce.privacy.sensitive import Sensitive
 from sottovoce.services import routing
+from sottovoce.services.admission import admit_live
 from sottovoce.services.context import RequestContext
 from sottovoce.services.events import Committed, Event, Failed, Partial, Started
 from sottovoce.services.routing import check_mode
@@ -58,6 +59,7 @@ class LiveSession:
         chain = routing.candidates(ctx, first, Mode.STREAMING, ctx.engines.transcriber)
         self.decision, self._engines = routing.decide(ctx, ask.flags, chain, Mode.STREAMING)
         self.transcriber = self._engines[0]
+        admit_live(ctx.ticket, self.transcriber)
         self._pcm = PcmStream(ask.sample_rate, ask.encoding)
         interval = ctx.settings.stt.realtime_partial_interval
         self._options = dataclasses.replace(
@@ -85,6 +87,7 @@ class LiveSession:
         audio), moving on to a fallback when the provider cannot be reached."""
         for index, engine in enumerate(self._engines):
             if index:
+                admit_live(self.ctx.ticket, engine)
                 routing.move_on(self.ctx, self.transcriber, engine, Mode.STREAMING)
                 self.transcriber = engine
                 self._stream = engine.open_stream(self._options)

@@ -30,7 +30,7 @@ from sottovoce.engines.kokoro import KokoroSynthesizer
 from sottovoce.engines.kokoro_packs import FEMALE, PACK_NAMES, Pack, PackSpace, to_bytes
 from sottovoce.engines.pieces import to_pcm16
 from sottovoce.engines.voices import KOKORO
-from sottovoce.errors import EngineUnavailable, InvalidRequest
+from sottovoce.errors import EngineUnavailable, InvalidRequest, UnknownVoice
 from sottovoce.privacy.policy import RequestFlags, Route
 from sottovoce.privacy.providers import Mode
 from sottovoce.privacy.sensitive import Sensitive
@@ -89,9 +89,7 @@ class DesignParams:
             gender, identity, speed = json.loads(raw)
             params = cls(float(gender), tuple(float(w) for w in identity), float(speed))
         except (ValueError, TypeError):
-            raise InvalidRequest(
-                "Unknown generated_voice_id.", fields=("generated_voice_id",)
-            ) from None
+            raise UnknownVoice(fields=("generated_voice_id",)) from None
         if (
             not generated_voice_id.startswith(PREFIX)
             or len(params.identity) != len(FEMALE)
@@ -99,7 +97,7 @@ class DesignParams:
             or not 0.5 <= params.speed <= 2.0
             or any(not 0 <= w <= 1 for w in params.identity)
         ):
-            raise InvalidRequest("Unknown generated_voice_id.", fields=("generated_voice_id",))
+            raise UnknownVoice(fields=("generated_voice_id",))
         return params
 
 

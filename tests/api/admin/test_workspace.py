@@ -77,10 +77,21 @@ def test_leaving_enterprise_turns_zdr_off(server: RunningServer, zdr_workspace: 
         assert workspaces.set_plan(s, zdr_workspace.workspace_id, Plan.FREE).zdr_enabled is False
 
 
+def test_a_whole_number_of_days_may_be_written_as_a_float(
+    server: RunningServer, workspace: Creds
+) -> None:
+    """JSON Schema's integer, which the OpenAPI document declares, counts 30.0 as one."""
+    r = patch(server, workspace.api_key, {"history_retention_days": 30.0})
+    assert r.status_code == 200, r.text
+    assert r.json()["history_retention_days"] == 30
+
+
 def test_bad_patches_are_422_naming_the_field(server: RunningServer, workspace: Creds) -> None:
     for body, field in (
         ({"zdr_enabled": "yes"}, "zdr_enabled"),
         ({"history_retention_days": 0}, "history_retention_days"),
+        ({"history_retention_days": 30.5}, "history_retention_days"),
+        ({"history_retention_days": "30"}, "history_retention_days"),
         ({"unknown_setting": True}, "unknown_setting"),
         ({"name": None}, "name"),
     ):

@@ -21,3 +21,12 @@ def test_cartesia_objects() -> None:
         output_format({"container": "raw", "encoding": "pcm_s16le", "sample_rate": 12345})
     with pytest.raises(InvalidRequest):
         output_format(None)
+
+
+def test_whole_floats_are_integers_as_in_json_schema() -> None:
+    """The OpenAPI document says ``integer``: JSON Schema counts 16000.0 as one."""
+    mp3 = output_format({"container": "mp3", "sample_rate": 44100.0, "bit_rate": 128000.0})
+    assert (mp3.sample_rate, mp3.bit_rate) == (44100, 128000)
+    for bad in ({"sample_rate": 44100.5}, {"sample_rate": True}, {"bit_rate": 128000.5}):
+        with pytest.raises(InvalidRequest):
+            output_format({"container": "mp3", "sample_rate": 44100, **bad})

@@ -164,3 +164,27 @@ def test_pings_vad_scores_and_a_foreign_agent(agent_server: RunningServer) -> No
     stranger = agent_server.create_workspace("stranger")
     with open_conversation(agent_server, stranger, agent) as ws:
         assert closed(ws) == (1008, "agent_not_found")
+
+
+def test_a_client_that_closes_while_the_agent_speaks_ends_the_call(
+    agent_server: RunningServer,
+) -> None:
+    """The client closes while its audio is still being read and the agent is still speaking:
+    a send finds it gone before the reader sees the close. The call ends at once (its usage
+    record is written), not at the agent's maximum duration an hour later, holding its place
+    among the server's live transcriptions all that while."""
+    creds = agent_server.create_workspace("closes")
+    long = "This first message is long enough to take several seconds to say out loud."
+    agent = agent_id(agent_server, creds, text_only=False, first_message=long)
+    quiet = base64.b64encode(bytes(3200)).decode()  # 100 ms of silence, 16 kHz
+    with open_conversation(agent_server, creds, agent) as ws:
+        receive_until(ws, "audio")
+        for _ in range(300):
+            ws.send(json.dumps({"user_audio_chunk": quiet}))
+
+    def call_recorded() -> bool:
+        # The call's own record (the agent's creation and each reply have records too).
+        records = agent_server.usage_records(creds.workspace_id, product="agent")
+        return any(r.input_unit == "audio_seconds" for r in records)
+
+    wait_for(call_recorded, "the call's usage record")

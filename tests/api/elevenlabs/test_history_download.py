@@ -81,6 +81,7 @@ def test_one_item_is_its_audio_file_and_several_are_a_zip(
     [
         ({"history_item_ids": ["CANARY"]}, 404, "not_found"),
         ({"history_item_ids": []}, 422, "invalid_request"),
+        ({"history_item_ids": [""]}, 422, "invalid_request"),
         ({"history_item_ids": ["x"], "output_format": "CANARY"}, 422, "invalid_request"),
     ],
 )

@@ -147,6 +147,17 @@ def test_designed_voices_come_from_a_description(
     assert places and all("(decrypted)" in p for p in places)
 
 
+@pytest.mark.parametrize("preview", ["gv_nope", PREVIEW.removeprefix("gv_"), "gv_WzAsIFtdLCAxXQ=="])
+def test_an_unknown_preview_is_a_404(server: RunningServer, workspace: Creds, preview: str) -> None:
+    """A preview id that is not one (malformed, unprefixed, wrong numbers) names no voice."""
+    body = {"voice_name": "Mine", "voice_description": "a woman", "generated_voice_id": preview}
+    r = httpx.post(
+        f"{server.url}/v1/text-to-voice", headers={"xi-api-key": workspace.api_key}, json=body
+    )
+    assert r.status_code == 404, r.text
+    assert r.json()["detail"]["status"] == "voice_not_found"
+
+
 def test_other_workspaces_never_see_a_workspace_voice(
     server: RunningServer, workspace: Creds, eleven: ElevenLabs
 ) -> None:

@@ -39,6 +39,7 @@ SURFACE = Surface(
         key_sources.authorization(""),
     ),
     probes=probes.PROBES,
+    amend_document=audit_runs.document_probe_names,
     public_paths=frozenset({"/healthz", "/readyz"}),
     content_free_routes=frozenset(
         {

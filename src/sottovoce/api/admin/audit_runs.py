@@ -23,6 +23,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from sottovoce.api.deps import context
+from sottovoce.api.surface import Mounted
 from sottovoce.errors import AdminRequired, Conflict, InvalidRequest, RetentionRefused
 from sottovoce.privacy.eligibility import Product
 from sottovoce.services.context import RequestContext
@@ -102,6 +103,12 @@ class AuditRunOut(BaseModel):
             only=list(run.only),
             report=run.report,
         )
+
+
+def document_probe_names(document: dict[str, Any], mounted: Mounted) -> None:
+    """``only`` takes probe names or their beginnings: the document offers the names."""
+    only = document["components"]["schemas"]["AuditAsk"]["properties"]["only"]
+    only["items"]["enum"] = sorted({p.name for p in mounted.probes()})
 
 
 def runs_of(request: Request) -> AuditRuns:

@@ -6,9 +6,10 @@ from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from sottovoce.api.deps import context
+from sottovoce.api.params import not_null
 from sottovoce.errors import AdminRequired, InvalidRequest
 from sottovoce.privacy.eligibility import Product
 from sottovoce.services.context import RequestContext
@@ -52,14 +53,24 @@ class WorkspaceOut(BaseModel):
         )
 
 
+def whole_number(value: object) -> object:
+    """JSON Schema's integer, which the document declares, counts 30.0 as one (not 30.5)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 class WorkspacePatch(BaseModel):
+    """Only the settings sent change. Only ``history_retention_days`` may be null (keep history
+    until it is deleted): the others are refused as null, and the document says so."""
+
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    zdr_enabled: bool | None = None
-    allow_uncovered_providers: bool | None = None
-    keep_input_audio: bool | None = None
-    history_retention_days: int | None = Field(default=None, ge=1, le=36500)
+    name: str | None = Field(default=None, min_length=1, max_length=200, json_schema_extra=not_null)
+    zdr_enabled: bool | None = Field(default=None, json_schema_extra=not_null)
+    allow_uncovered_providers: bool | None = Field(default=None, json_schema_extra=not_null)
+    keep_input_audio: bool | None = Field(default=None, json_schema_extra=not_null)
+    history_retention_days: (
+        Annotated[int, Field(ge=1, le=36500), BeforeValidator(whole_number)] | None
+    ) = None
 
 
 class AuditEntryOut(BaseModel):

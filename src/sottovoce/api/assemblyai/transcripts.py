@@ -22,7 +22,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from sottovoce.api.assemblyai.aliases import language, stt_model
+from sottovoce.api.bodies import LANGUAGE, raw_audio_body
 from sottovoce.api.deps import Flags, context
+from sottovoce.api.params import nullable
 from sottovoce.engines.base import Transcript, Word
 from sottovoce.errors import InvalidRequest, PayloadTooLarge
 from sottovoce.privacy.eligibility import Product
@@ -43,7 +45,10 @@ class TranscriptIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
     audio_url: str = Field(max_length=2000, json_schema_extra={"pattern": _UPLOAD_URL.pattern})
     speech_model: str | None = Field(default=None, max_length=100)
-    language_code: str | None = Field(default=None, max_length=20)
+    # AssemblyAI's regional codes (en_us) are read as their language (en).
+    language_code: str | None = Field(
+        default=None, max_length=20, json_schema_extra=nullable(LANGUAGE)
+    )
     punctuate: bool | None = None
     format_text: bool | None = None
     speaker_labels: bool | None = None
@@ -54,7 +59,7 @@ class TranscriptIn(BaseModel):
     auto_chapters: bool | None = Field(default=None, json_schema_extra=_NULL)
 
 
-@router.post("/upload")
+@router.post("/upload", openapi_extra=raw_audio_body())
 async def upload(request: Request, ctx: SttContext) -> dict[str, str]:
     limit = min(ctx.settings.stt.max_upload_bytes, ctx.settings.limits.max_body_bytes)
     data = bytearray()

@@ -24,6 +24,7 @@ _TITLES: tuple[tuple[type[SottovoceError], str], ...] = (
     (errors.NotFound, "Not found"),
     (errors.MethodNotAllowed, "Method not allowed"),
     (errors.Conflict, "Conflict"),
+    (errors.TooBusy, "Too many requests"),
     (errors.UpstreamTimeout, "Upstream timeout"),
     (errors.UpstreamFailed, "Upstream error"),
     (errors.EngineUnavailable, "Engine unavailable"),

@@ -13,14 +13,17 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from sottovoce.api.cartesia.aliases import ALIASES
 from sottovoce.api.cartesia.errors import error_fields
-from sottovoce.api.cartesia.formats import output_format
+from sottovoce.api.cartesia.formats import (
+    OUTPUT_FORMAT_SCHEMA,
+    RAW_OUTPUT_FORMAT_SCHEMA,
+    output_format,
+)
 from sottovoce.api.deps import Flags, context
 from sottovoce.api.streaming import stream_events
-from sottovoce.errors import InvalidRequest
 from sottovoce.privacy.eligibility import Product
 from sottovoce.privacy.policy import RequestFlags
 from sottovoce.privacy.providers import Mode
@@ -51,13 +54,23 @@ class CartesiaBody(BaseModel):
     model_id: str = Field(max_length=100)
     transcript: Sensitive[str]
     voice: VoiceRef | str
-    output_format: dict[str, Any]
+    # Checked by :func:`output_format` (sockets send the same object); described for the document.
+    output_format: Annotated[dict[str, Any], WithJsonSchema(OUTPUT_FORMAT_SCHEMA)]
     language: str | None = Field(default=None, max_length=16)
-    speed: Literal["slow", "normal", "fast"] | float | None = None
+    # Older API: a float from -1 to 1, 0 being normal speed.
+    speed: Literal["slow", "normal", "fast"] | Annotated[float, Field(ge=-1.0, le=1.0)] | None = (
+        None
+    )
     generation_config: GenerationConfig | None = None
     save: bool | None = None
     context_id: str | None = Field(default=None, max_length=200)
     add_timestamps: bool | None = None
+
+
+class CartesiaSseBody(CartesiaBody):
+    """``POST /tts/sse`` streams raw samples only."""
+
+    output_format: Annotated[dict[str, Any], WithJsonSchema(RAW_OUTPUT_FORMAT_SCHEMA)]
 
 
 def _speed(body: CartesiaBody) -> float:
@@ -66,9 +79,6 @@ def _speed(body: CartesiaBody) -> float:
     if isinstance(body.speed, str):
         return _NAMED_SPEEDS[body.speed]
     if isinstance(body.speed, float | int):
-        # Older API: a float in [-1, 1], 0 being normal speed.
-        if not -1.0 <= body.speed <= 1.0:
-            raise InvalidRequest("speed must be between -1 and 1.", fields=("speed",))
         return float(2.0 ** float(body.speed))
     return 1.0
 
@@ -105,7 +115,7 @@ def _event(kind: str, payload: dict[str, Any]) -> bytes:
 
 
 @router.post("/sse")
-async def tts_sse(body: CartesiaBody, ctx: TtsContext, flags: Flags) -> StreamingResponse:
+async def tts_sse(body: CartesiaSseBody, ctx: TtsContext, flags: Flags) -> StreamingResponse:
     tts = _speech(ctx, body, flags, Mode.STREAMING, raw_only=True)
     context_id = body.context_id
     last = time.perf_counter()

@@ -10,9 +10,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from sottovoce.api.bodies import AUDIO_FILE, form_body
 from sottovoce.api.cartesia.aliases import ALIASES
 from sottovoce.api.deps import context
 from sottovoce.api.multipart import read_upload
+from sottovoce.api.params import NON_BLANK
 from sottovoce.errors import Forbidden, InvalidRequest, UnknownVoice
 from sottovoce.privacy.eligibility import Product
 from sottovoce.privacy.policy import RequestFlags
@@ -116,7 +118,19 @@ async def delete_voice(voice_id: str, ctx: CatalogueContext) -> dict[str, Any]:
     return {}
 
 
-@router.post("/voices/clone")
+CLONE_FORM = form_body(
+    {
+        "clip": {**AUDIO_FILE, "description": "A clip of the voice, a second or longer."},
+        "name": {"type": "string", **NON_BLANK},
+        "description": {"type": "string"},
+        "language": {"type": "string", "enum": ["en"], "description": "Voices speak English."},
+        "accent": {"type": "string"},
+    },
+    required=["clip", "name"],
+)
+
+
+@router.post("/voices/clone", openapi_extra=CLONE_FORM)
 async def clone(request: Request, ctx: CloningContext) -> dict[str, Any]:
     form = await read_upload(request, ctx.settings)
     language = form.get("language") or "en"

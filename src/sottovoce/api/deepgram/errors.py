@@ -25,6 +25,7 @@ _ERR_CODES: tuple[tuple[type[SottovoceError], str], ...] = (
     (errors.NotFound, "NOT_FOUND"),
     (errors.MethodNotAllowed, "METHOD_NOT_ALLOWED"),
     (errors.TooManyContexts, "TOO_MANY_REQUESTS"),
+    (errors.TooBusy, "TOO_MANY_REQUESTS"),
     (errors.InactivityTimeout, "NET-0001"),
     (errors.UpstreamTimeout, "GATEWAY_TIMEOUT"),
     (errors.UpstreamFailed, "BAD_GATEWAY"),

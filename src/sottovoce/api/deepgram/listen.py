@@ -22,6 +22,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from sottovoce.api import params
+from sottovoce.api.bodies import raw_audio_body
 from sottovoce.api.deepgram.aliases import stt_model
 from sottovoce.api.deps import context
 from sottovoce.audio.pcm import PcmEncoding
@@ -118,7 +119,7 @@ async def _body(request: Request, limit: int) -> bytes:
     return bytes(data)
 
 
-@router.post("/v1/listen")
+@router.post("/v1/listen", openapi_extra=raw_audio_body())
 async def listen(request: Request, ctx: SttContext) -> JSONResponse:
     query = request.query_params
     for name in _UNSUPPORTED:

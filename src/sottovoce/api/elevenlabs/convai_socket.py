@@ -227,6 +227,9 @@ class _Socket:
                 await self.handle(message)
             while not self.io.gone:
                 await self.handle(await self.io.receive_json(idle))
+            # A send found the client gone while a message was being handled: the call is
+            # over too (else it waited for the agent's maximum duration, holding its place).
+            self.conv.end("client_closed")
         except WebSocketDisconnect:
             self.conv.end("client_closed")
         except SottovoceError as exc:

@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 from sottovoce.api.deps import context
 from sottovoce.audio.decode import decode_container
 from sottovoce.audio.encode import wav_header
-from sottovoce.errors import InvalidRequest
 from sottovoce.privacy.eligibility import Product
 from sottovoce.privacy.sensitive import Sensitive
 from sottovoce.services.context import RequestContext
@@ -48,7 +47,7 @@ MAX_TRANSCODE_SECONDS = 3600.0
 class DownloadRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    history_item_ids: list[Annotated[str, Field(max_length=64)]] = Field(
+    history_item_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
         min_length=1, max_length=MAX_ITEMS
     )
     output_format: Literal["default", "wav"] | None = None
@@ -81,8 +80,6 @@ def _file_of(
 @router.post("/v1/history/download")
 async def download_history(body: DownloadRequest, ctx: HistoryContext) -> Response:
     ids = list(dict.fromkeys(body.history_item_ids))  # each item once, in the order asked
-    if any(not i for i in ids):
-        raise InvalidRequest("history_item_ids must not be empty.", fields=["history_item_ids"])
     wav = body.output_format == "wav"
     files = await ctx.run_in_session(lambda s: [_file_of(s, ctx.workspace.id, i, wav) for i in ids])
     if len(files) == 1:

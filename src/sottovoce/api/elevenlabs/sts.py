@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
+from sottovoce.api.bodies import AUDIO_FILE, FLAG, choice, form_body
 from sottovoce.api.deps import Flags, context
 from sottovoce.api.elevenlabs.aliases import ALIASES
 from sottovoce.api.elevenlabs.formats import OutputFormatQuery, output_format
@@ -30,6 +31,22 @@ from sottovoce.services.tts import collect
 
 router = APIRouter(tags=["ElevenLabs: speech to speech"])
 StsContext = Annotated[RequestContext, Depends(context(Product.SPEECH_TO_SPEECH))]
+FILE_FORMATS = ("other", "pcm_s16le_16")
+FORM = form_body(
+    {
+        "audio": AUDIO_FILE,
+        "model_id": {"type": "string"},
+        "file_format": {
+            **choice(FILE_FORMATS),
+            "description": "pcm_s16le_16: the audio is raw 16-bit PCM at 16 kHz, mono.",
+        },
+        "remove_background_noise": FLAG,
+        # Accepted as the SDK sends them, and not used.
+        "voice_settings": {"type": "object", "description": "A JSON object (not used)."},
+        "seed": {"type": "integer", "description": "Not used."},
+    },
+    required=["audio"],
+)
 
 
 def voice_change(mode: Mode) -> Callable[..., Coroutine[Any, Any, VoiceChange]]:
@@ -43,7 +60,7 @@ def voice_change(mode: Mode) -> Callable[..., Coroutine[Any, Any, VoiceChange]]:
     ) -> VoiceChange:
         form = await read_upload(request, ctx.settings)
         file_format = form.get("file_format") or "other"
-        if file_format not in ("other", "pcm_s16le_16"):
+        if file_format not in FILE_FORMATS:
             raise InvalidRequest(
                 "'file_format' must be other or pcm_s16le_16.", fields=["file_format"]
             )
@@ -68,15 +85,15 @@ def _audio_bytes(event: Event) -> bytes | None:
     return event.data.reveal() if isinstance(event, Audio) else None
 
 
-@router.post("/v1/speech-to-speech/{voice_id}")
-@router.post("/v1/voice-changer/{voice_id}")  # the SDK's path
+@router.post("/v1/speech-to-speech/{voice_id}", openapi_extra=FORM)
+@router.post("/v1/voice-changer/{voice_id}", openapi_extra=FORM)  # the SDK's path
 async def convert(change: Annotated[VoiceChange, Depends(voice_change(Mode.SYNC))]) -> Response:
     audio, _ = await collect(change.events(), change.output)
     return Response(content=audio, media_type=change.output.media_type)
 
 
-@router.post("/v1/speech-to-speech/{voice_id}/stream")
-@router.post("/v1/voice-changer/{voice_id}/stream")  # the SDK's path
+@router.post("/v1/speech-to-speech/{voice_id}/stream", openapi_extra=FORM)
+@router.post("/v1/voice-changer/{voice_id}/stream", openapi_extra=FORM)  # the SDK's path
 async def stream(
     change: Annotated[VoiceChange, Depends(voice_change(Mode.STREAMING))],
 ) -> StreamingResponse:

@@ -19,6 +19,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
+from sottovoce.api.bodies import AUDIO_FILE, FLAG, LANGUAGE, choice, form_body, number
 from sottovoce.api.deps import Flags, context
 from sottovoce.api.elevenlabs.aliases import ALIASES
 from sottovoce.api.multipart import read_upload
@@ -35,6 +36,43 @@ _UNSUPPORTED = ("cloud_storage_url", "source_url", "webhook_id", "transcript_edi
 _IGNORED_NULLS = ("webhook_metadata", "entity_detection", "entity_redaction")
 _GRANULARITIES = ("none", "word", "character")
 _OUTPUT_STYLES = ("separate", "combined")
+_FILE_FORMATS = ("other", "pcm_s16le_16")
+_NULL_TEXT = {"type": "string", "enum": ["null"]}
+
+FORM = form_body(
+    {
+        "file": AUDIO_FILE,
+        "model_id": {"type": "string"},
+        "language_code": LANGUAGE,
+        "timestamps_granularity": choice(_GRANULARITIES),
+        "file_format": {
+            **choice(_FILE_FORMATS),
+            "description": "pcm_s16le_16: the file is raw 16-bit PCM at 16 kHz, mono.",
+        },
+        "diarize": FLAG,
+        "tag_audio_events": FLAG,
+        "use_multi_channel": FLAG,
+        "multichannel_output_style": choice(_OUTPUT_STYLES),
+        "temperature": number(0.0, 2.0),
+        "webhook": {"type": "boolean", "const": False},
+        # The SDK always sends these three as "null"; anything else is refused.
+        **dict.fromkeys(_IGNORED_NULLS, _NULL_TEXT),
+    },
+    required=["file"],
+    rules=[
+        {
+            "if": {
+                "required": ["use_multi_channel", "multichannel_output_style"],
+                "properties": {
+                    "use_multi_channel": {"const": True},
+                    "multichannel_output_style": {"const": "combined"},
+                },
+            },
+            # A combined transcript is sorted by its words' times.
+            "then": {"properties": {"timestamps_granularity": {"enum": ["word", "character"]}}},
+        }
+    ],
+)
 
 
 def _heard_on(entry: dict[str, Any], channel: int | None) -> dict[str, Any]:
@@ -74,7 +112,7 @@ def word_entries(words: Sequence[Word], granularity: str) -> list[dict[str, Any]
     return entries
 
 
-@router.post("/v1/speech-to-text")
+@router.post("/v1/speech-to-text", openapi_extra=FORM)
 async def speech_to_text(
     request: Request,
     ctx: Annotated[RequestContext, Depends(context(Product.STT))],
@@ -96,7 +134,7 @@ async def speech_to_text(
             fields=["timestamps_granularity"],
         )
     file_format = form.get("file_format") or "other"
-    if file_format not in ("other", "pcm_s16le_16"):
+    if file_format not in _FILE_FORMATS:
         raise InvalidRequest("'file_format' must be other or pcm_s16le_16.", fields=["file_format"])
     form.flag("diarize", False)
     form.flag("tag_audio_events", True)

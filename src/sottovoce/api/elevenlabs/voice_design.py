@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sottovoce.api.deps import Flags, context
 from sottovoce.api.elevenlabs.formats import OutputFormatQuery, output_format
 from sottovoce.api.elevenlabs.voices import voice_shape
-from sottovoce.api.params import NON_BLANK
+from sottovoce.api.params import NON_BLANK, nullable
 from sottovoce.privacy.eligibility import Product
 from sottovoce.privacy.sensitive import Sensitive
 from sottovoce.services import voice_design, voices
@@ -25,7 +25,12 @@ DesignContext = Annotated[RequestContext, Depends(context(Product.VOICE_DESIGN))
 class DesignBody(BaseModel):
     model_config = ConfigDict(extra="ignore")
     voice_description: Sensitive[str] = Field(json_schema_extra=NON_BLANK)
-    text: Sensitive[str] | None = None
+    text: Sensitive[str] | None = Field(
+        default=None,
+        json_schema_extra=nullable(
+            {"type": "string", **NON_BLANK, "maxLength": voice_design.MAX_TEXT}
+        ),
+    )
     auto_generate_text: bool | None = None
     # numpy seeds only non-negative numbers (ElevenLabs: 0 to 4294967295).
     seed: int | None = Field(default=None, ge=0, le=4_294_967_295)
@@ -34,7 +39,7 @@ class DesignBody(BaseModel):
 
 class SaveBody(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    voice_name: Sensitive[str]
+    voice_name: Sensitive[str] = Field(json_schema_extra=NON_BLANK)
     voice_description: Sensitive[str]
     generated_voice_id: str = Field(max_length=400)
     labels: dict[str, str | None] | None = None

@@ -15,10 +15,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from sottovoce.api.bodies import AUDIO_FILE, FLAG, MOST_SAMPLES, files, form_body
 from sottovoce.api.deps import Flags, context
 from sottovoce.api.elevenlabs.aliases import ALIASES
 from sottovoce.api.multipart import MemoryForm, read_upload
-from sottovoce.api.params import one_of
+from sottovoce.api.params import NON_BLANK, one_of
 from sottovoce.engines.base import ModelInfo
 from sottovoce.errors import Forbidden, InvalidRequest
 from sottovoce.privacy.eligibility import Product
@@ -179,7 +180,22 @@ def samples_of(form: MemoryForm, name: str) -> tuple[NewSample, ...]:
     )
 
 
-@router.post("/v1/voices/add")
+ADD_FORM = form_body(
+    {
+        "name": {"type": "string", **NON_BLANK},
+        "files": {
+            **files(AUDIO_FILE, MOST_SAMPLES),
+            "description": "Samples of the voice, at least a second together.",
+        },
+        "description": {"type": "string"},
+        "labels": {"type": "object", "description": "A JSON object."},
+        "remove_background_noise": FLAG,
+    },
+    required=["name", "files"],
+)
+
+
+@router.post("/v1/voices/add", openapi_extra=ADD_FORM)
 async def add(request: Request, ctx: CloningContext, flags: Flags) -> dict[str, Any]:
     form = await read_upload(request, ctx.settings)
     description = form.get("description")

@@ -27,6 +27,7 @@ _GRPC_CODES: tuple[tuple[type[SottovoceError], int], ...] = (
     (errors.Forbidden, 7),
     (errors.RetentionRefused, 7),
     (errors.Conflict, 9),
+    (errors.TooBusy, 8),  # RESOURCE_EXHAUSTED
     (errors.MethodNotAllowed, 12),
     (errors.EngineUnavailable, 14),
     (errors.UpstreamFailed, 14),

@@ -7,6 +7,8 @@ follows, defines ``LINEAR16``); ``PCM`` is the same samples without a header.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sottovoce.audio.formats import Codec, OutputFormat
 from sottovoce.errors import InvalidRequest
 
@@ -25,6 +27,7 @@ OPUS_RATES = (8000, 16000, 24000, 48000)
 DEFAULT_ENCODING = "MP3"
 DEFAULT_RATE = 48000
 DEFAULT_BIT_RATE = 128_000
+BIT_RATES = (8_000, 320_000)
 
 
 def output_format(
@@ -46,8 +49,23 @@ def output_format(
         )
     lossy = codec in (Codec.MP3, Codec.OPUS)
     bits = (bit_rate or DEFAULT_BIT_RATE) if lossy else None
-    if bits is not None and not 8_000 <= bits <= 320_000:
+    if bits is not None and not BIT_RATES[0] <= bits <= BIT_RATES[1]:
         raise InvalidRequest(
             "bitRate must be from 8000 to 320000.", fields=("audioConfig.bitRate",)
         )
     return OutputFormat(codec, rate, bits, f"{name}_{rate}")
+
+
+# For the OpenAPI document: what :func:`output_format` serves, from the same tables.
+ENCODING_SCHEMA: dict[str, Any] = {"type": "string", "enum": list(ENCODINGS)}
+RATE_SCHEMA: dict[str, Any] = {"type": "integer", "enum": list(RATES)}
+BIT_RATE_SCHEMA: dict[str, Any] = {
+    "type": "integer",
+    "minimum": BIT_RATES[0],
+    "maximum": BIT_RATES[1],
+}
+OPUS_RATE_RULE: dict[str, Any] = {
+    "if": {"required": ["audioEncoding"], "properties": {"audioEncoding": {"const": "OGG_OPUS"}}},
+    "then": {"properties": {"sampleRateHertz": {"enum": list(OPUS_RATES)}}},
+}
+"""Opus takes fewer rates (a rule on the whole ``audioConfig`` object)."""

@@ -21,8 +21,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
+from sottovoce.api.bodies import AUDIO_BASE64, LANGUAGE
 from sottovoce.api.deps import Flags, context
 from sottovoce.api.inworld.aliases import stt_model
+from sottovoce.api.params import nullable
 from sottovoce.audio.pcm import PcmEncoding
 from sottovoce.engines.base import Transcript
 from sottovoce.errors import InvalidRequest, PayloadTooLarge
@@ -39,14 +41,19 @@ ENCODINGS = ("LINEAR16", "MP3", "OGG_OPUS", "FLAC", "AUTO_DETECT", "WAV")
 class TranscribeConfig(BaseModel):
     model_config = ConfigDict(extra="ignore")
     modelId: str | None = Field(default=None, max_length=200)
-    language: str | None = Field(default=None, max_length=20)
-    audioEncoding: str | None = Field(default=None, max_length=20)
+    # Regional codes (en-US) are read as their language (en).
+    language: str | None = Field(default=None, max_length=20, json_schema_extra=nullable(LANGUAGE))
+    audioEncoding: str | None = Field(
+        default=None,
+        max_length=20,
+        json_schema_extra=nullable({"type": "string", "enum": list(ENCODINGS)}),
+    )
     sampleRateHertz: int | None = Field(default=None, ge=4000, le=192_000)
 
 
 class AudioData(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    content: Sensitive[str]
+    content: Sensitive[str] = Field(json_schema_extra=AUDIO_BASE64)
 
 
 class TranscribeBody(TranscribeConfig):

@@ -20,7 +20,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from sottovoce.api.deps import Flags, context
 from sottovoce.api.inworld.aliases import ALIASES
 from sottovoce.api.inworld.errors import status
-from sottovoce.api.inworld.formats import output_format
+from sottovoce.api.inworld.formats import (
+    BIT_RATE_SCHEMA,
+    ENCODING_SCHEMA,
+    OPUS_RATE_RULE,
+    RATE_SCHEMA,
+    output_format,
+)
+from sottovoce.api.params import nullable
 from sottovoce.api.streaming import stream_events
 from sottovoce.errors import InvalidRequest
 from sottovoce.privacy.eligibility import Product
@@ -40,10 +47,14 @@ TimestampType = Literal["WORD", "CHARACTER", "TIMESTAMP_TYPE_UNSPECIFIED"]
 
 
 class AudioConfig(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    audioEncoding: str | None = Field(default=None, max_length=20)
-    sampleRateHertz: int | None = Field(default=None, gt=0)
-    bitRate: int | None = Field(default=None, gt=0)
+    """Checked by :func:`output_format`; the document says what it serves."""
+
+    model_config = ConfigDict(extra="ignore", json_schema_extra=OPUS_RATE_RULE)
+    audioEncoding: str | None = Field(
+        default=None, max_length=20, json_schema_extra=nullable(ENCODING_SCHEMA)
+    )
+    sampleRateHertz: int | None = Field(default=None, gt=0, json_schema_extra=nullable(RATE_SCHEMA))
+    bitRate: int | None = Field(default=None, gt=0, json_schema_extra=nullable(BIT_RATE_SCHEMA))
     speakingRate: float | None = Field(default=None, ge=0.5, le=1.5)
 
 

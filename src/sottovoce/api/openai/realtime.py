@@ -150,6 +150,9 @@ class _Session(ServerEvents):
             except (InvalidJson, UnexpectedBinaryFrame, InvalidRequest) as exc:
                 self.ctx.usage.error_code = exc.code
                 await self.io.send_json(error_event(exc, event_id))
+        # A send found the client gone while a message was being handled: the session is over
+        # too (else it waited for its maximum duration, holding its place).
+        self.conv.end("client_closed")
 
     async def serve(self) -> None:
         self.conv = conv = Conversation(self.ctx, self.state.spec, self.emit, store=False)

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
+from sottovoce.api.bodies import AUDIO_FILE, LANGUAGE, choice, form_body, number
 from sottovoce.api.deps import Flags, context
 from sottovoce.api.multipart import read_upload
 from sottovoce.api.openai.aliases import ALIASES
@@ -21,6 +22,31 @@ router = APIRouter(tags=["OpenAI: transcriptions"])
 
 FORMATS = ("json", "text", "srt", "vtt", "verbose_json")
 GRANULARITIES = ("word", "segment")
+FORM = form_body(
+    {
+        "file": AUDIO_FILE,
+        "model": {"type": "string"},
+        "language": LANGUAGE,
+        "prompt": {"type": "string"},
+        "response_format": choice(FORMATS),
+        "temperature": number(0.0, 1.0),
+        "timestamp_granularities[]": {"type": "array", "items": choice(GRANULARITIES)},
+        "stream": {"type": "boolean", "const": False},
+    },
+    required=["file"],
+    rules=[
+        {
+            "if": {
+                "required": ["timestamp_granularities[]"],
+                "properties": {"timestamp_granularities[]": {"minItems": 1}},
+            },
+            "then": {
+                "required": ["response_format"],
+                "properties": {"response_format": {"const": "verbose_json"}},
+            },
+        }
+    ],
+)
 
 # verbose_json names the language in English, as Whisper does.
 LANGUAGE_NAMES = {
@@ -80,7 +106,7 @@ def verbose(transcript: Transcript, duration: float, granularities: set[str]) ->
     return body
 
 
-@router.post("/v1/audio/transcriptions")
+@router.post("/v1/audio/transcriptions", openapi_extra=FORM)
 async def transcriptions(
     request: Request,
     ctx: Annotated[RequestContext, Depends(context(Product.STT))],
