@@ -29,6 +29,7 @@ from sottovoce.api.admin.health import Readiness
 from sottovoce.api.admin.metrics import Metrics
 from sottovoce.api.drain import Drain
 from sottovoce.api.errors import install_error_handlers
+from sottovoce.api.idle import IdleRelease
 from sottovoce.api.middleware import RequestLifecycle
 from sottovoce.api.openapi import install_openapi
 from sottovoce.api.surface import Mounted, Surface
@@ -84,6 +85,7 @@ def create_app(
     jobs = MatchingJobs(services)
     readiness = Readiness()
     drain = Drain(settings.server.drain_grace_s, settings.server.revoked_close_grace_s)
+    idle = IdleRelease(drain, services.engines, settings.engines.release_idle_s)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -106,6 +108,7 @@ def create_app(
                 tasks.start_soon(jobs.run_forever)
                 tasks.start_soon(services.watch_sessions)
                 tasks.start_soon(drain.run_forever)
+                tasks.start_soon(idle.run_forever)
                 yield
                 tasks.cancel_scope.cancel()
         finally:

@@ -88,6 +88,7 @@ def serve(host: str | None, port: int | None) -> None:
 
     from sottovoce.app import create_app
     from sottovoce.config import temporary_directories
+    from sottovoce.engines.allocator import fix_mmap_threshold
     from sottovoce.privacy.logging import configure_logging
     from sottovoce.privacy.process import disable_core_dumps
     from sottovoce.serving import DrainingServer, header_deadline_protocol
@@ -98,6 +99,7 @@ def serve(host: str | None, port: int | None) -> None:
     )
     settings = settings.model_copy(update={"server": server})
     disable_core_dumps()
+    fix_mmap_threshold()  # before any model is loaded: see engines/allocator.py
     # Named now, so that no library's tempfile.gettempdir() probes it with a file of its own.
     tempfile.tempdir = str(temporary_directories()[0])
     configure_logging(settings.log_level, log_file=settings.log_file)

@@ -110,8 +110,8 @@ class VoiceSettings(BaseModel):
     """Voices, text-to-dialogue, speech-to-speech, voice design and approximate voice matching."""
 
     kokoro: bool = True
-    """Serve the Kokoro-82M voices (about 250 MB of memory, a real-time factor of about 0.5 on
-    two cores); off: Piper and hibari only, and no voice design or matching."""
+    """Serve the Kokoro-82M voices (about 100 MB of memory once loaded, a real-time factor of
+    about 0.5 on two cores); off: Piper and hibari only, and no voice design or matching."""
     dialogue_max_inputs: int = Field(default=50, ge=1)
     """Most turns (``inputs``) in one text-to-dialogue request."""
     dialogue_gap_seconds: float = Field(default=0.3, ge=0, le=3)

@@ -60,8 +60,20 @@ class LimitSettings(BaseModel):
 class EngineSettings(BaseModel):
     preload: bool = True
     """Load the local engines at start-up (True) or on first use (False)."""
+    preload_extra_voices: bool = False
+    """With ``preload``, load hibari and Kokoro at start-up too (about 200 MB more resident);
+    else each loads on the first request for one of its voices (2-5 s)."""
     threads: int = Field(default=2, gt=0)
     """Inference threads per engine."""
+    onnx_arena: bool = True
+    """Keep onnxruntime's CPU memory arena for the ONNX voices (Piper, hibari, Kokoro): calls
+    reuse its pages instead of faulting in fresh ones (Piper 7-15 % faster), and it is given back
+    once the voice is unused for ``release_idle_s``. Off: a lower peak under load, slower
+    calls."""
+    release_idle_s: float = Field(default=2.0, ge=0)
+    """An ONNX voice unused this long gives its arena back, even while other work runs; once no
+    request or socket has been in flight this long after some work, every engine does and the
+    allocator's free pages go back to the system too (0: never)."""
     cores: int | None = Field(default=None, ge=1)
     """Cores this replica may use; unset: its CPU affinity, capped by its cgroup's CPU quota.
     Whisper gets one decode worker per ``threads`` cores (at least one)."""

@@ -22,7 +22,13 @@ from sottovoce.engines.base import (
 )
 from sottovoce.engines.languages import STT_LANGUAGES
 from sottovoce.engines.whisper import WhisperTranscriber
-from sottovoce.engines.whisper_weights import load_model_files
+from sottovoce.engines.whisper_weights import (
+    WHISPER_BASE,
+    WHISPER_TINY_EN,
+    installed,
+    load_model_files,
+    model_directory,
+)
 from sottovoce.errors import InvalidRequest
 from sottovoce.privacy.sensitive import Sensitive
 from tests.spoken import Clip, encode, join, random_phrase, silence, speak
@@ -72,6 +78,15 @@ def test_weights_come_from_the_installed_packages() -> None:
     assert {"config.json", "tokenizer.json", "model.bin"} <= set(files)
     # Whisper base in CTranslate2 float16: two parts of ~73 MB each.
     assert len(files["model.bin"]) > 140_000_000
+
+
+def test_a_model_whole_in_one_package_is_opened_from_its_folder() -> None:
+    # CTranslate2 keeps bytes handed to it for the model's life: only split weights go that way.
+    assert model_directory(WHISPER_BASE) is None
+    if installed(WHISPER_TINY_EN):
+        folder = model_directory(WHISPER_TINY_EN)
+        assert folder is not None
+        assert (folder / "model.bin").stat().st_size > 70_000_000
 
 
 def test_engine_satisfies_the_protocol(engine: WhisperTranscriber) -> None:

@@ -46,6 +46,8 @@ class Drain:
         self.close_grace_s = close_grace_s
         self.draining = False
         self.in_flight = 0
+        self.begun = 0
+        """Requests and sockets begun since the start (the probes not counted)."""
         self._sockets: set[SocketGuard] = set()
         self._begun: anyio.Event | None = None
         self.on_done: Callable[[], None] = lambda: None
@@ -64,6 +66,7 @@ class Drain:
             yield
             return
         self.in_flight += 1
+        self.begun += 1
         try:
             yield
         finally:

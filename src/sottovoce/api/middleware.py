@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from starlette.datastructures import Headers, QueryParams
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sottovoce.api.admin.metrics import Metrics
@@ -65,6 +66,9 @@ retention for its mode (the workspace admin allowed uncovered providers)."""
 
 
 NO_STORE = (b"cache-control", b"no-store")
+CLIENT_CLOSED = 499
+"""The status recorded for a request whose client hung up before any answer (nginx's "client
+closed request"): nothing was sent, and nothing failed on our side."""
 
 
 def _retention(meter: UsageMeter) -> list[tuple[bytes, bytes]]:
@@ -101,7 +105,13 @@ class RequestLifecycle:
         meter = UsageMeter(request_id=request_id, started_at_ms=now_ms())
         scope[METER] = meter
         started = time.perf_counter()
-        state: dict[str, Any] = {"status": None, "complete": False, "disconnected": False}
+        state: dict[str, Any] = {
+            "status": None,
+            "complete": False,
+            "disconnected": False,
+            "body_read": False,
+            "cut_body": False,
+        }
         limits = self.services.settings.limits
         json_limited = _is_json(scope) and scope.get("path") not in self.audio_json_paths
         limit = limits.max_json_bytes if json_limited else limits.max_body_bytes
@@ -121,10 +131,15 @@ class RequestLifecycle:
                 raise PayloadTooLarge()
             message = await receive()
             if message["type"] == "http.request":
+                state["body_read"] = not message.get("more_body", False)
                 received += len(message.get("body", b""))
                 if received > limit:
                     scope[BODY_TOO_LARGE] = True
                     raise PayloadTooLarge()
+            elif message["type"] == "http.disconnect" and not state["body_read"]:
+                # Gone before its body was all here: whatever the route answers (a parse error,
+                # ClientDisconnect) reaches nobody, and the request counts as cut short.
+                state["disconnected"] = state["cut_body"] = True
             elif message["type"] == "websocket.disconnect":
                 # A client's normal close ends a session as surely as ours does.
                 if message.get("code") in (1000, 1001):
@@ -164,6 +179,10 @@ class RequestLifecycle:
         with self.drain.counting(scope.get("path")):
             try:
                 await self._serve(scope, receive_limited, send_tracked)
+            except ClientDisconnect:
+                # The client hung up while its body was being read: nothing failed here, and
+                # there is nobody left to answer (no error logged, no 500 recorded).
+                state["disconnected"] = state["cut_body"] = True
             except Exception as exc:  # the last resort: nothing of the request reaches the log
                 log_event(log, "request_failed", logging.ERROR, **error_fields(exc))
                 if scope["type"] == "http" and state["status"] is None:
@@ -258,6 +277,9 @@ class RequestLifecycle:
     ) -> None:
         duration_ms = int((time.perf_counter() - started) * 1000)
         status = state["status"] or 500
+        if state["cut_body"]:
+            # What the route made of half a body (a parse error) is not the client's error.
+            status, meter.error_code = CLIENT_CLOSED, None
         close_code = state.get("close_code")
         if meter.cancelled or state["disconnected"] or not state["complete"]:
             # The response never finished: the client went away (or we failed mid-stream).

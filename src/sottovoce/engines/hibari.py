@@ -12,6 +12,7 @@ Output: 24 kHz float32; hibari's ``stream`` yields one array per sentence. Speed
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import threading
 from collections.abc import AsyncIterator
@@ -24,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sottovoce.engines.base import AudioChunk, ModelInfo, SynthesisRequest
+from sottovoce.engines.onnx_sessions import ArenaSession, session_options
 from sottovoce.engines.pieces import speak_pieces
 from sottovoce.errors import EngineUnavailable, InvalidRequest, UnknownVoice
 from sottovoce.privacy.providers import LOCAL_PROVIDER
@@ -51,7 +53,12 @@ class HibariSynthesizer:
     sample_rate: int = SAMPLE_RATE
 
     def __init__(
-        self, *, threads: int = 2, max_chunk_chars: int = 120, first_chunk_words: int = 4
+        self,
+        *,
+        threads: int = 2,
+        max_chunk_chars: int = 120,
+        first_chunk_words: int = 4,
+        arena: bool = True,
     ) -> None:
         self.info = ModelInfo(
             model_id=MODEL_ID,
@@ -62,6 +69,7 @@ class HibariSynthesizer:
             speed_range=(MIN_SPEED, MAX_SPEED),
         )
         self._threads = threads
+        self._arena = arena
         self._max_chunk_chars = max_chunk_chars
         self._first_chunk_words = first_chunk_words
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hibari")
@@ -77,9 +85,20 @@ class HibariSynthesizer:
 
             # An explicit model path and G2P: hibari's voice registry (and its downloader) is
             # never consulted.
-            tts = Hibari(voice=VOICE, model=str(bundled_model()), threads=self._threads, g2p=G2P())
+            model = bundled_model()
+            tts = Hibari(voice=VOICE, model=str(model), threads=self._threads, g2p=G2P())
+            # hibari's own session spins its idle threads and keeps its arena: ours instead.
+            tts.sess = ArenaSession(model, session_options(self._threads, arena=self._arena))
             tts("Ready.", seed=0)  # first-call allocations and the G2P's tables
             self._tts = tts
+
+    def release_memory(self, idle_s: float = 0.0) -> bool:
+        """Give the ONNX arena back if no call ran for ``idle_s`` (blocking); whether it did."""
+        tts = self._tts
+        if tts is None or not tts.sess.releasable(idle_s):
+            return False
+        run = functools.partial(self.render, "Ready.")
+        return bool(self._executor.submit(tts.sess.release, run, idle_s).result())
 
     def render(self, text: str, speed: float = 1.0) -> npt.NDArray[np.float32]:
         """One piece of text to 24 kHz float samples (blocking)."""

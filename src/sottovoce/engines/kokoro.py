@@ -19,6 +19,7 @@ are shared among the words. Speed 0.5-2.0. Real-time factor about 0.5 on two idl
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import io
@@ -37,6 +38,7 @@ import numpy.typing as npt
 
 from sottovoce.engines.base import AudioChunk, ModelInfo, SynthesisRequest
 from sottovoce.engines.kokoro_packs import DesignedPack, Pack, PackSpace, from_bytes
+from sottovoce.engines.onnx_sessions import ArenaSession, session_options
 from sottovoce.engines.pieces import speak_pieces
 from sottovoce.errors import EngineUnavailable, InvalidRequest, UnknownVoice
 from sottovoce.privacy.providers import LOCAL_PROVIDER
@@ -111,7 +113,12 @@ class KokoroSynthesizer:
     sample_rate: int = SAMPLE_RATE
 
     def __init__(
-        self, *, threads: int = 2, max_chunk_chars: int = 120, first_chunk_words: int = 4
+        self,
+        *,
+        threads: int = 2,
+        max_chunk_chars: int = 120,
+        first_chunk_words: int = 4,
+        arena: bool = True,
     ) -> None:
         self.info = ModelInfo(
             model_id=MODEL_ID,
@@ -122,12 +129,13 @@ class KokoroSynthesizer:
             speed_range=(MIN_SPEED, MAX_SPEED),
         )
         self._threads = threads
+        self._arena = arena
         self._max_chunk_chars = max_chunk_chars
         self._first_chunk_words = first_chunk_words
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kokoro")
         self._lock = threading.Lock()
         self._phonemize_lock = threading.Lock()
-        self._session: Any = None
+        self._session: ArenaSession | None = None
         self._espeak: Any = None
         self._vocab: dict[str, int] = {}
         self._space: PackSpace | None = None
@@ -139,17 +147,10 @@ class KokoroSynthesizer:
         with self._lock:
             if self._session is not None:
                 return
-            import onnxruntime
             from piper.phonemize_espeak import EspeakPhonemizer
 
-            options = onnxruntime.SessionOptions()
-            options.intra_op_num_threads = self._threads
-            options.inter_op_num_threads = 1
-            options.log_severity_level = 3
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            session = onnxruntime.InferenceSession(
-                load_model_bytes(), sess_options=options, providers=["CPUExecutionProvider"]
-            )
+            options = session_options(self._threads, arena=self._arena)
+            session = ArenaSession(load_model_bytes(), options)
             space = load_packs()
             packs = dict(space.packs)
             for designed in DESIGNED:
@@ -158,6 +159,14 @@ class KokoroSynthesizer:
             self._vocab = load_vocab()
             self._space, self._packs = space, packs
             self._session = session
+
+    def release_memory(self, idle_s: float = 0.0) -> bool:
+        """Give the ONNX arena back if no call ran for ``idle_s`` (blocking); whether it did."""
+        session, packs = self._session, self._packs
+        if session is None or not packs or not session.releasable(idle_s):
+            return False
+        run = functools.partial(self.render, "Ready.", next(iter(packs.values())))
+        return bool(self._executor.submit(session.release, run, idle_s).result())
 
     @property
     def space(self) -> PackSpace:
@@ -193,6 +202,7 @@ class KokoroSynthesizer:
         for start in range(0, len(tokens), MAX_TOKENS - 2):
             window = tokens[start : start + MAX_TOKENS - 2]
             style = np.asarray(pack[min(len(window), len(pack)) - 1], np.float32).reshape(1, -1)
+            assert self._session is not None
             audio = self._session.run(
                 None,
                 {

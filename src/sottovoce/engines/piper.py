@@ -19,6 +19,7 @@ loggers are silenced at load as a second fence.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import threading
@@ -34,6 +35,7 @@ import numpy.typing as npt
 
 from sottovoce.config import Settings
 from sottovoce.engines.base import AudioChunk, ModelInfo, SynthesisRequest
+from sottovoce.engines.onnx_sessions import ArenaSession, session_options
 from sottovoce.engines.text_split import Span, split_text
 from sottovoce.errors import EngineFailed, EngineUnavailable, InvalidRequest
 from sottovoce.privacy.providers import LOCAL_PROVIDER
@@ -99,6 +101,7 @@ class PiperSynthesizer:
         max_chunk_chars: int = 120,
         first_chunk_words: int = 4,
         spin: bool = False,
+        arena: bool = True,
     ) -> None:
         self.info = ModelInfo(
             model_id=MODEL_ID,
@@ -110,6 +113,7 @@ class PiperSynthesizer:
         )
         self._threads = threads
         self._spin = spin
+        self._arena = arena
         # A pool of its own, as small as the slots: each thread that runs the decoder keeps a
         # malloc arena of a few hundred MB, so a shared pool of 40 threads would hoard memory.
         self._executor = ThreadPoolExecutor(max_workers=inference_slots, thread_name_prefix="piper")
@@ -125,6 +129,7 @@ class PiperSynthesizer:
             inference_slots=settings.tts.inference_slots,
             max_chunk_chars=settings.tts.max_chunk_chars,
             first_chunk_words=settings.tts.first_chunk_words,
+            arena=settings.engines.onnx_arena,
         )
 
     # Loading -----------------------------------------------------------------------------
@@ -139,23 +144,15 @@ class PiperSynthesizer:
             if self._voice is not None:
                 return
             _silence_piper_logging()
-            import onnxruntime
             from piper.config import PiperConfig
             from piper.voice import PiperVoice
 
             model_path, config_path = _voice_files()
             config = PiperConfig.from_dict(json.loads(config_path.read_text(encoding="utf-8")))
-            options = onnxruntime.SessionOptions()
-            options.intra_op_num_threads = self._threads
-            options.inter_op_num_threads = 1
-            options.log_severity_level = 3
-            if not self._spin:
-                # Idle ONNX threads spin by default: on a busy or small machine that burns the
-                # cores the other synthesis calls need.
-                options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            session = onnxruntime.InferenceSession(
-                _patched_model(model_path), sess_options=options, providers=["CPUExecutionProvider"]
-            )
+            options = session_options(self._threads, arena=self._arena, spin=self._spin)
+            model = _patched_model(model_path)
+            session = ArenaSession(model if isinstance(model, bytes) else Path(model), options)
+            del model  # the session has its own copy
             voice = PiperVoice(session=session, config=config)
             self.sample_rate = config.sample_rate
             # The first call pays for espeak-ng's start and ONNX's first-run allocations.
@@ -164,6 +161,14 @@ class PiperSynthesizer:
 
     async def aload(self) -> None:
         await anyio.to_thread.run_sync(self.load)
+
+    def release_memory(self, idle_s: float = 0.0) -> bool:
+        """Give the ONNX arena back if no call ran for ``idle_s`` (blocking); whether it did."""
+        voice = self._voice
+        if voice is None or not voice.session.releasable(idle_s):
+            return False
+        run = functools.partial(self._run, voice, "Ready.", 1.0)
+        return bool(self._executor.submit(voice.session.release, run, idle_s).result())
 
     # Synthesis ---------------------------------------------------------------------------
 

