@@ -32,8 +32,9 @@ CHECKED_BY_HAND = frozenset(
     )
 )
 """Operations whose bodies the routes check beyond their models (Cartesia's and Inworld's
-output formats, null settings, empty ids, unknown preview ids, languages, Deepgram's query): the document must
-say what they refuse. Each case is cheap (a random voice or id is a 404 before any work)."""
+output formats, null settings, empty ids, unknown preview ids, languages, Deepgram's query): the
+document must say what they refuse. Each case is cheap (a random voice or id is a 404 before any
+work)."""
 
 
 def test_the_document_tells_the_truth_under_fuzzing(server: RunningServer) -> None:
