@@ -47,8 +47,9 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.load import stt_load
-from tests.drops import cut_realtime, cut_tts_stream, cut_upload, wav_bytes
+from tests.drops import cut_realtime, cut_tts_stream, cut_upload
 from tests.harness import RunningServer
+from tests.spoken import pcm_wav
 
 SENTENCES = [
     "Please hold while I transfer your call to the billing department.",
@@ -225,7 +226,7 @@ def realtime(ws_url: str, key: str, pcm: bytes, args: argparse.Namespace) -> str
 
 def drops(server: RunningServer, key: str, pcm: bytes, streams: int) -> str:
     """Clients that hang up; returns how many of each began as they should."""
-    wav = wav_bytes(pcm)
+    wav = pcm_wav(pcm)
     jobs = [("tts", lambda i=i: cut_tts_stream(server.port, key, LONG_TEXT, reset=i % 2 == 1))
             for i in range(streams)]  # fmt: skip
     for i in range(streams // 4):
@@ -287,7 +288,7 @@ def run_config(name: str, env: dict[str, str], root: Path, args: argparse.Namesp
             f"realtime STT, {args.sessions} sessions",
             lambda: realtime(server.ws_url, key, pcm, args),
         )
-        wav = wav_bytes(pcm * 3)
+        wav = pcm_wav(pcm * 3)
         run.phase("STT files, 4 at once", lambda: statuses(asyncio.run(uploads(url, key, wav, 4))))
         run.phase("chat, 4 at once", lambda: statuses(asyncio.run(chats(url, key, 4))))
         for n in range(1, args.rounds + 1):

@@ -9,12 +9,10 @@ and ``bench/memory.py`` use them.
 from __future__ import annotations
 
 import base64
-import io
 import json
 import os
 import socket
 import struct
-import wave
 
 RATE = 16_000
 
@@ -50,16 +48,6 @@ def cut_tts_stream(port: int, key: str, text: str, *, reset: bool = False) -> by
     finally:
         _hang_up(sock, reset)
     return received
-
-
-def wav_bytes(pcm: bytes, rate: int = RATE) -> bytes:
-    out = io.BytesIO()
-    with wave.open(out, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(pcm)
-    return out.getvalue()
 
 
 def _multipart(wav: bytes) -> tuple[str, bytes]:

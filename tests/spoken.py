@@ -133,15 +133,20 @@ def encode(
     return buffer.getvalue()
 
 
+def pcm_wav(pcm: bytes, rate: int = 16000, channels: int = 1) -> bytes:
+    """Signed 16-bit little-endian samples (interleaved if several channels) in a WAV file."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(channels)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(pcm)
+    return buffer.getvalue()
+
+
 def multichannel_wav(*channels: Clip) -> bytes:
     """A WAV with each clip on a channel of its own (shorter ones padded with silence)."""
     assert len({c.rate for c in channels}) == 1
     length = max(c.samples.size for c in channels)
     planes = np.stack([np.pad(c.samples, (0, length - c.samples.size)) for c in channels])
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(len(channels))
-        out.setsampwidth(2)
-        out.setframerate(channels[0].rate)
-        out.writeframes(planes.T.astype("<i2").tobytes())
-    return buffer.getvalue()
+    return pcm_wav(planes.T.astype("<i2").tobytes(), channels[0].rate, len(channels))

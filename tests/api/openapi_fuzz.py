@@ -15,11 +15,9 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
-import io
 import sys
 import tempfile
 import time
-import wave
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -78,13 +76,9 @@ def speech(encoding: str | None = None) -> bytes:
     samples = speech_samples()
     if encoding in FLOAT_PCM:
         return (samples / 32768).astype(FLOAT_PCM[encoding]).tobytes()
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(16000)
-        out.writeframes(samples.astype("<i2").tobytes())
-    return buffer.getvalue()
+    from tests.spoken import pcm_wav
+
+    return pcm_wav(samples.astype("<i2").tobytes())
 
 
 def _resolve(schema: Any, document: dict[str, Any]) -> Any:

@@ -24,8 +24,8 @@ from sottovoce.store.conversations import ConversationMeta
 from sottovoce.store.history import NewHistoryItem
 from sottovoce.store.ids import now_ms
 from sottovoce.store.voices import NewSample, NewVoice, VoiceMeta, VoiceStatus
-from tests.api.tts_sockets import wav
 from tests.harness import Creds, RunningServer
+from tests.spoken import pcm_wav
 
 RETAIN = decide(WorkspaceRetention(zdr_enabled=False), RequestFlags(), Product.TTS)
 REFUSED = {403, 404}
@@ -93,7 +93,7 @@ def _owned(server: RunningServer, a: Creds) -> dict[str, str]:
             ),
         )
     upload = httpx.post(
-        f"{server.url}/v2/upload", headers=_auth(a.api_key), content=wav(b"\x00" * 16000, 16000)
+        f"{server.url}/v2/upload", headers=_auth(a.api_key), content=pcm_wav(b"\x00" * 16000, 16000)
     )
     assert upload.status_code == 200, upload.text
     transcript = httpx.post(
@@ -148,7 +148,7 @@ def _views(
 def _valid_body(path: str) -> dict[str, Any]:
     """A body the route would take from A, so that only the id can make B's call fail."""
     if "/speech-to-speech/" in path or "/voice-changer/" in path:
-        return {"files": {"audio": ("b.wav", wav(b"\x00" * 8000, 16000), "audio/wav")}}
+        return {"files": {"audio": ("b.wav", pcm_wav(b"\x00" * 8000, 16000), "audio/wav")}}
     if path.startswith("/v1/text-to-speech/"):
         return {"json": {"text": "B's words."}}
     return {"json": {"name": "B was here"}}

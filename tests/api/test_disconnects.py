@@ -18,9 +18,10 @@ import httpx
 import pytest
 
 from tests.conftest import ServerFactory
-from tests.drops import cut_realtime, cut_tts_stream, cut_upload, wav_bytes
+from tests.drops import cut_realtime, cut_tts_stream, cut_upload
 from tests.harness import Creds, RunningServer
 from tests.polling import wait_for
+from tests.spoken import pcm_wav
 
 STREAMS, UPLOADS, SOCKETS = 12, 4, 4
 DROPS = STREAMS + 2 * UPLOADS + SOCKETS
@@ -53,7 +54,7 @@ def test_clients_that_hang_up_leave_usage_records_and_no_error_storm(
     server = quiet_server
     creds = server.create_workspace("hang-ups", zdr=True)
     pcm = spoken(server, creds)
-    wav = wav_bytes(pcm)
+    wav = pcm_wav(pcm)
     key, port = creds.api_key, server.port
     lines_before = len(server.logs().splitlines())
 

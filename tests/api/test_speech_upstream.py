@@ -23,12 +23,13 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from tests.api.deepgram.test_listen import pcm16k, wav16k
+from tests.api.deepgram.test_listen import pcm16k
 from tests.api.test_tts_roundtrip import word_edits, words
 from tests.conftest import ServerFactory
 from tests.engines.misbehaving import HttpProvider
 from tests.harness import Creds, RunningServer, free_port, new_canary
 from tests.polling import wait_for
+from tests.spoken import pcm_wav
 
 FOX = "The quick brown fox jumps over the lazy dog."
 ZDR = "zdr-by-agreement"
@@ -108,7 +109,7 @@ def listen(setup: Setup, creds: Creds, model: str, audio: bytes | None = None) -
         f"{setup.front.url}/v1/listen",
         params={"model": model},
         headers=token(creds),
-        content=audio or wav16k(pcm16k(FOX)),
+        content=audio or pcm_wav(pcm16k(FOX)),
         timeout=120,
     )
 
@@ -149,7 +150,7 @@ def test_assemblyai_files_are_refused_under_zdr_and_its_streaming_is_served(setu
     upload = httpx.post(
         f"{setup.front.url}/v2/upload",
         headers={"Authorization": creds.api_key},
-        content=wav16k(pcm16k(FOX)),
+        content=pcm_wav(pcm16k(FOX)),
     ).json()["upload_url"]
     async_refused = httpx.post(
         f"{setup.front.url}/v2/transcript",
@@ -165,7 +166,7 @@ def test_assemblyai_files_are_refused_under_zdr_and_its_streaming_is_served(setu
         headers={"Authorization": f"Basic {creds.api_key}"},
         json={
             "transcribeConfig": {"modelId": model},
-            "audioData": {"content": base64.b64encode(wav16k(pcm16k("Hi."))).decode()},
+            "audioData": {"content": base64.b64encode(pcm_wav(pcm16k("Hi."))).decode()},
         },
     )
     assert (inworld.status_code, inworld.json()["code"]) == (403, 7)
@@ -261,7 +262,7 @@ def test_upstream_failures_are_502_and_504_in_each_vendors_shape(
         headers={"Authorization": f"Basic {creds.api_key}"},
         json={
             "transcribeConfig": {"modelId": "down/nova-3"},
-            "audioData": {"content": base64.b64encode(wav16k(pcm16k("Hi."))).decode()},
+            "audioData": {"content": base64.b64encode(pcm_wav(pcm16k("Hi."))).decode()},
         },
     )
     assert (inworld.status_code, inworld.json()["code"]) == (502, 14)

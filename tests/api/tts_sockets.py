@@ -3,9 +3,7 @@ the usage records a socket leaves, and hearing its audio back with the local STT
 
 from __future__ import annotations
 
-import io
 import time
-import wave
 from collections.abc import Callable
 
 import httpx
@@ -62,16 +60,6 @@ def wait_usage(
 def wait_sockets(server: RunningServer, creds: Creds, count: int) -> Records:
     """Wait until ``count`` sockets have been wound down (their records come last)."""
     return wait_usage(server, creds, lambda r: len(sockets_of(r)) >= count)
-
-
-def wav(pcm: bytes, rate: int) -> bytes:
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(pcm)
-    return buffer.getvalue()
 
 
 def transcribe(server: RunningServer, creds: Creds, audio: bytes) -> str:

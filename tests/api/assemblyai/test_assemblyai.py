@@ -19,11 +19,12 @@ from assemblyai.streaming.v3 import (
     StreamingParameters,
 )
 
-from tests.api.deepgram.test_listen import pcm16k, wav16k
+from tests.api.deepgram.test_listen import pcm16k
 from tests.api.test_tts_roundtrip import word_edits, words
 from tests.conftest import ServerFactory
 from tests.harness import Creds, RunningServer
 from tests.polling import wait_for
+from tests.spoken import pcm_wav
 
 FOX = "The quick brown fox jumps over the lazy dog."
 # assemblyai 1.8.2 still calls pydantic's v1 methods (``copy``, ``dict``, ``parse_obj``) and
@@ -51,7 +52,9 @@ def sdk(server: RunningServer, key: str) -> Iterator[aai.Transcriber]:
 
 def transcribe(server: RunningServer, creds: Creds, **config: object) -> aai.Transcript:
     with sdk(server, creds.api_key) as transcriber:
-        return transcriber.transcribe(wav16k(pcm16k(FOX)), config=aai.TranscriptionConfig(**config))
+        return transcriber.transcribe(
+            pcm_wav(pcm16k(FOX)), config=aai.TranscriptionConfig(**config)
+        )
 
 
 def test_an_async_transcript_has_the_words(server: RunningServer, workspace: Creds) -> None:
@@ -109,7 +112,7 @@ def test_only_an_upload_of_this_server_is_transcribed(
         sdk(server, "sv_wrong") as transcriber,
         pytest.raises(aai.types.TranscriptError) as refused,
     ):
-        transcriber.transcribe(wav16k(pcm16k("Hi.")))
+        transcriber.transcribe(pcm_wav(pcm16k("Hi.")))
     assert "A valid API key is required." in str(refused.value)
 
 
@@ -147,7 +150,7 @@ def brief_memory(start_server: ServerFactory) -> RunningServer:
 
 def submit(server: RunningServer, creds: Creds) -> str:
     upload = httpx.post(
-        f"{server.url}/v2/upload", headers=headers(creds), content=wav16k(pcm16k("Hello."))
+        f"{server.url}/v2/upload", headers=headers(creds), content=pcm_wav(pcm16k("Hello."))
     ).json()["upload_url"]
     reply = httpx.post(
         f"{server.url}/v2/transcript", headers=headers(creds), json={"audio_url": upload}

@@ -22,9 +22,9 @@ from tests.api.tts_sockets import (
     utterances_of,
     wait_sockets,
     wait_usage,
-    wav,
 )
 from tests.harness import Creds, RunningServer
+from tests.spoken import pcm_wav
 
 VOICE = {"mode": "id", "id": "a0e99841-438c-4a64-b679-ae501e7d6091"}
 PCM = {"container": "raw", "encoding": "pcm_s16le", "sample_rate": 16000}
@@ -69,7 +69,7 @@ def test_two_contexts_interleaved_each_speak_their_own_text(
     assert [e.type for e in events_b] == ["done"]
     assert events_a[-1].type == "done"
     for audio, text in ((audio_a, first), (audio_b, second)):
-        heard = words(transcribe(server, workspace, wav(audio, 16000)))
+        heard = words(transcribe(server, workspace, pcm_wav(audio, 16000)))
         assert word_edits(words(text), heard) <= 1, heard
     # Word timestamps: every word once, in order, ending within the context's audio.
     stamps = [e.word_timestamps for e in events_a if e.type == "timestamps"]

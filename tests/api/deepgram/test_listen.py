@@ -4,10 +4,8 @@ a zero-retention session leaves (nothing)."""
 
 from __future__ import annotations
 
-import io
 import json
 import threading
-import wave
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,7 +18,7 @@ from websockets.sync.client import connect
 
 from tests.api.test_tts_roundtrip import word_edits, words
 from tests.harness import Creds, RunningServer
-from tests.spoken import join, resample, silence, speak
+from tests.spoken import join, pcm_wav, resample, silence, speak
 
 FOX = "The quick brown fox jumps over the lazy dog."
 pytestmark = pytest.mark.filterwarnings(r"ignore:websockets\..* is deprecated:DeprecationWarning")
@@ -31,16 +29,6 @@ def pcm16k(text: str, pause: float = 0.0) -> bytes:
     if pause:
         clip = join(clip, silence(pause, clip.rate))
     return resample(clip, 16000).astype("<i2").tobytes()
-
-
-def wav16k(pcm: bytes) -> bytes:
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(16000)
-        out.writeframes(pcm)
-    return buffer.getvalue()
 
 
 @pytest.fixture
@@ -60,7 +48,7 @@ def sdk(server: RunningServer, creds: Creds, http: httpx.Client) -> DeepgramClie
 
 def test_a_file_is_transcribed(server: RunningServer, http: httpx.Client, workspace: Creds) -> None:
     reply = sdk(server, workspace, http).listen.v1.media.transcribe_file(
-        request=wav16k(pcm16k(FOX)), model="nova-3", utterances=True, punctuate=True
+        request=pcm_wav(pcm16k(FOX)), model="nova-3", utterances=True, punctuate=True
     )
     assert reply.results is not None and reply.metadata is not None
     alternative = reply.results.channels[0].alternatives[0]  # type: ignore[index]

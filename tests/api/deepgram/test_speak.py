@@ -27,9 +27,9 @@ from tests.api.tts_sockets import (
     transcribe,
     utterances_of,
     wait_sockets,
-    wav,
 )
 from tests.harness import Creds, RunningServer
+from tests.spoken import pcm_wav
 
 FOX = "The quick brown fox jumps over the lazy dog."
 GOODBYE = "Thank you for calling the clinic today."
@@ -143,9 +143,9 @@ def test_socket_speaks_flushes_clears_and_closes(
             if isinstance(message, bytes):
                 tail += message
     assert_speech(pcm16(audio), 16000, FOX)
-    heard = words(transcribe(server, workspace, wav(audio, 16000)))
+    heard = words(transcribe(server, workspace, pcm_wav(audio, 16000)))
     assert word_edits(words(FOX), heard) <= 1, heard
-    heard = words(transcribe(server, workspace, wav(tail, 16000)))
+    heard = words(transcribe(server, workspace, pcm_wav(tail, 16000)))
     assert word_edits(words(GOODBYE), heard) <= 1, heard
 
 

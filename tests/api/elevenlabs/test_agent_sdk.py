@@ -9,10 +9,10 @@ import warnings
 
 from tests.api.agent_server import agent_id
 from tests.api.elevenlabs.agent_client import Speaker, sdk
-from tests.api.tts_sockets import transcribe, wav
+from tests.api.tts_sockets import transcribe
 from tests.harness import RunningServer
 from tests.polling import wait_for
-from tests.spoken import resample, speak
+from tests.spoken import pcm_wav, resample, speak
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -64,6 +64,6 @@ def test_a_spoken_question_is_answered_aloud_through_the_sdk(agent_server: Runni
             conversation.wait_for_session_end()
     user = [text for role, text in said if role == "user"]
     assert "capital of france" in user[0].lower()
-    heard = transcribe(agent_server, creds, wav(bytes(speaker.heard), 16000)).lower()
+    heard = transcribe(agent_server, creds, pcm_wav(bytes(speaker.heard), 16000)).lower()
     assert "how can i help" in heard
     assert "paris" in heard, heard

@@ -25,9 +25,9 @@ from tests.api.tts_sockets import (
     transcribe,
     utterances_of,
     wait_sockets,
-    wav,
 )
 from tests.harness import Creds, RunningServer
+from tests.spoken import pcm_wav
 
 RATE = 16000
 SENTENCE = "The quick brown fox jumps over the lazy dog."
@@ -93,7 +93,7 @@ def test_text_in_pieces_becomes_speech_with_alignment_that_fits_the_audio(
     assert code == 1000
     assert messages[-1] == {"isFinal": True}
     audio = audio_of(messages)
-    heard = words(transcribe(server, workspace, wav(audio, RATE)))
+    heard = words(transcribe(server, workspace, pcm_wav(audio, RATE)))
     assert word_edits(words(SENTENCE), heard) <= 1, heard
     # Every character sent is aligned once, in order; each message's times are its own
     # (from the start of its audio) and end within its audio.
@@ -170,7 +170,7 @@ def test_contexts_speak_side_by_side_and_each_ends_with_its_own_final(
     finals = [m["contextId"] for m in seen + rest if m.get("isFinal")]
     assert sorted(finals) == ["a", "b"]
     assert all("contextId" in m for m in seen + rest)
-    heard = words(transcribe(server, workspace, wav(by_context["b"], RATE)))
+    heard = words(transcribe(server, workspace, pcm_wav(by_context["b"], RATE)))
     assert word_edits(["second", "one", "speaking"], heard) <= 1, heard
 
 

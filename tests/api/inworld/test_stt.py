@@ -10,9 +10,10 @@ import json
 import httpx
 from websockets.sync.client import connect
 
-from tests.api.deepgram.test_listen import pcm16k, wav16k
+from tests.api.deepgram.test_listen import pcm16k
 from tests.api.test_tts_roundtrip import word_edits, words
 from tests.harness import Creds, RunningServer
+from tests.spoken import pcm_wav
 
 FOX = "The quick brown fox jumps over the lazy dog."
 SOCKET = "/stt/v1/transcribe:streamBidirectional"
@@ -36,7 +37,7 @@ def transcribe(
 
 def test_a_wav_and_raw_linear16_are_transcribed(server: RunningServer, workspace: Creds) -> None:
     for audio, config in (
-        (wav16k(pcm16k(FOX)), {"audioEncoding": "AUTO_DETECT"}),
+        (pcm_wav(pcm16k(FOX)), {"audioEncoding": "AUTO_DETECT"}),
         (pcm16k(FOX), {"audioEncoding": "LINEAR16", "sampleRateHertz": 16000}),
     ):
         reply = transcribe(server, workspace, audio, **config)

@@ -12,10 +12,10 @@ import openai
 import pytest
 
 from tests.api.agent_server import SCRIPTED
-from tests.api.tts_sockets import transcribe, wav
+from tests.api.tts_sockets import transcribe
 from tests.harness import Creds, RunningServer, new_canary
 from tests.polling import wait_for
-from tests.spoken import join, resample, silence, speak
+from tests.spoken import join, pcm_wav, resample, silence, speak
 
 RATE = 24000
 
@@ -88,7 +88,7 @@ def test_a_spoken_question_is_transcribed_answered_and_spoken(
         base64.b64decode(e.delta) for e in seen if e.type == "response.output_audio.delta"
     )
     assert done.response.status == "completed" and done.response.usage.output_tokens > 0
-    assert "paris" in transcribe(agent_server, creds, wav(audio, RATE)).lower()
+    assert "paris" in transcribe(agent_server, creds, pcm_wav(audio, RATE)).lower()
 
 
 def test_text_items_and_a_function_tool(client: openai.OpenAI) -> None:
