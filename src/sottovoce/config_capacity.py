@@ -61,7 +61,7 @@ class EngineSettings(BaseModel):
     preload: bool = True
     """Load the local engines at start-up (True) or on first use (False)."""
     threads: int = Field(default=2, gt=0)
-    """Inference threads per engine."""
+    """Inference threads per Whisper decode (the local chat models have `llm.threads`)."""
     cores: int | None = Field(default=None, ge=1)
     """Cores this replica may use; unset: its CPU affinity, capped by its cgroup's CPU quota.
     Whisper gets one decode worker per ``threads`` cores (at least one)."""

@@ -24,7 +24,7 @@ CONTEXT = 512
 @pytest.fixture(scope="module")
 def engine() -> Iterator[LlamaChatModel]:
     assert MODEL_PATH is not None
-    model = LlamaChatModel("smollm2", MODEL_PATH, context_length=CONTEXT, threads=2)
+    model = LlamaChatModel("smollm2", MODEL_PATH, context_length=CONTEXT, threads=1)
     yield model
     model.close()
 

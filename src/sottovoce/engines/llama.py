@@ -95,9 +95,7 @@ def local_chat_models(settings: Settings) -> list[LlamaChatModel]:
         files[EMBEDDED_MODEL_NAME] = embedded
     files.update(llm.gguf_files)
     return [
-        LlamaChatModel(
-            name, path, context_length=llm.context_length, threads=settings.engines.threads
-        )
+        LlamaChatModel(name, path, context_length=llm.context_length, threads=llm.threads)
         for name, path in files.items()
     ]
 
