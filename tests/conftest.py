@@ -58,7 +58,10 @@ TEST_ENV = {
 
 FIRST = ("tests/audit/test_audit.py", "tests/web/", "tests/api/elevenlabs/test_voices.py")
 """The longest modules (a whole audit alone takes minutes): started first, so that on two
-workers (``make test``) they run beside the many short ones instead of after them."""
+workers (``make test``) they run beside the many short ones instead of after them. This order
+is what pytest-xdist follows only with ``--no-loadscope-reorder`` (in ``addopts``): by default
+it reorders whole modules by their number of tests, which put the whole audit (5 tests) last
+on one worker while the other had finished."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
