@@ -121,6 +121,10 @@ class LlamaChatModel:
     def context_length(self) -> int:
         return self._context_length
 
+    @property
+    def threads(self) -> int:
+        return self._threads
+
     def load(self) -> None:
         """Load the weights on the model's own thread and wait for it (blocking)."""
         self._executor.submit(self._load_blocking).result()
