@@ -28,8 +28,8 @@ from tests.harness import RunningServer
 
 from sottovoce.engines.llama import EMBEDDED_MODEL_NAME, embedded_model_path
 
-THREADS = 2
-"""Inference threads on both sides (the server's ``engines.threads`` default)."""
+THREADS = 1
+"""Inference threads on both sides (the server's ``llm.threads`` default)."""
 CONTEXT = 2048
 PROMPTS = [
     "Explain how a bicycle works, step by step.",
@@ -127,7 +127,7 @@ def main() -> int:
             Path(root),
             env={
                 "SOTTOVOCE_ENGINES__PRELOAD": "true",
-                "SOTTOVOCE_ENGINES__THREADS": str(threads),
+                "SOTTOVOCE_LLM__THREADS": str(threads),
                 "SOTTOVOCE_LLM__CONTEXT_LENGTH": str(CONTEXT),
                 "SOTTOVOCE_LOG_LEVEL": "INFO",
             },

@@ -58,7 +58,17 @@ TEST_ENV = {
 
 FIRST = ("tests/audit/test_audit.py", "tests/web/", "tests/api/elevenlabs/test_voices.py")
 """The longest modules (a whole audit alone takes minutes): started first, so that on two
-workers (``make test``) they run beside the many short ones instead of after them."""
+workers (``make test``) they run beside the many short ones instead of after them. pytest-xdist
+follows this order only without its ``loadscope_reorder`` (see ``pytest_configure``)."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest-xdist's ``--dist loadfile`` hands out whole modules, by default the ones with the
+    # most tests first: that started the whole audit (5 tests, minutes) last, on one worker,
+    # while the other had finished. Here (not in addopts, so that ``-p no:xdist`` still works)
+    # it keeps the order of FIRST.
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

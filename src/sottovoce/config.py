@@ -184,6 +184,11 @@ class LlmSettings(BaseModel):
     """More local chat models: ``{name: path to a GGUF file}``, served as ``local/NAME``."""
     context_length: int = Field(default=4096, ge=256, le=131_072)
     """Context window of the local models, in tokens (prompt and completion together)."""
+    threads: int = Field(default=1, gt=0)
+    """llama.cpp threads per local model. Its threads wait for each other by spinning at every
+    token: with anything else on the cores (a synthesis, a second worker), 2 threads made
+    SmolLM2 4-15x slower than 1 and burned 3-10x the CPU on 2 cores. Raise it only for a
+    larger GGUF on cores of its own."""
     upstream: tuple[UpstreamProvider, ...] = ()
     """OpenAI-compatible providers chat requests may be routed to."""
 

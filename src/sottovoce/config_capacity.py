@@ -64,7 +64,7 @@ class EngineSettings(BaseModel):
     """With ``preload``, load hibari and Kokoro at start-up too (about 200 MB more resident);
     else each loads on the first request for one of its voices (2-5 s)."""
     threads: int = Field(default=2, gt=0)
-    """Inference threads per engine."""
+    """Inference threads per Whisper decode (the local chat models have `llm.threads`)."""
     onnx_arena: bool = True
     """Keep onnxruntime's CPU memory arena for the ONNX voices (Piper, hibari, Kokoro): calls
     reuse its pages instead of faulting in fresh ones (Piper 7-15 % faster), and it is given back

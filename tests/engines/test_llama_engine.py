@@ -8,11 +8,13 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from sottovoce.config import Settings
 from sottovoce.engines.base import ChatDelta, ChatMessage, ChatModel, ChatRequest
-from sottovoce.engines.llama import LlamaChatModel, embedded_model_path
+from sottovoce.engines.llama import LlamaChatModel, embedded_model_path, local_chat_models
 from sottovoce.errors import ContextLengthExceeded
 from sottovoce.privacy.sensitive import Sensitive
 
@@ -24,7 +26,7 @@ CONTEXT = 512
 @pytest.fixture(scope="module")
 def engine() -> Iterator[LlamaChatModel]:
     assert MODEL_PATH is not None
-    model = LlamaChatModel("smollm2", MODEL_PATH, context_length=CONTEXT, threads=2)
+    model = LlamaChatModel("smollm2", MODEL_PATH, context_length=CONTEXT, threads=1)
     yield model
     model.close()
 
@@ -40,6 +42,11 @@ async def collect(model: LlamaChatModel, request: ChatRequest) -> list[ChatDelta
 def complete(model: LlamaChatModel, request: ChatRequest) -> tuple[str, ChatDelta]:
     deltas = asyncio.run(collect(model, request))
     return "".join(d.text.reveal() for d in deltas), deltas[-1]
+
+
+def test_the_local_models_run_on_the_llm_threads_not_the_engine_threads(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, llm={"threads": 3}, engines={"threads": 2})
+    assert [model.threads for model in local_chat_models(settings)] == [3]
 
 
 def test_it_satisfies_the_chat_model_protocol(engine: LlamaChatModel) -> None:

@@ -95,9 +95,7 @@ def local_chat_models(settings: Settings) -> list[LlamaChatModel]:
         files[EMBEDDED_MODEL_NAME] = embedded
     files.update(llm.gguf_files)
     return [
-        LlamaChatModel(
-            name, path, context_length=llm.context_length, threads=settings.engines.threads
-        )
+        LlamaChatModel(name, path, context_length=llm.context_length, threads=llm.threads)
         for name, path in files.items()
     ]
 
@@ -122,6 +120,10 @@ class LlamaChatModel:
     @property
     def context_length(self) -> int:
         return self._context_length
+
+    @property
+    def threads(self) -> int:
+        return self._threads
 
     def load(self) -> None:
         """Load the weights on the model's own thread and wait for it (blocking)."""
