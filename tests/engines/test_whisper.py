@@ -154,16 +154,26 @@ def feed_in_pieces(
     pace: float = 0.0,
     then: tuple[str, ...] = (),
     until: Callable[[list], bool] | None = None,
+    settle_at: float | None = None,
 ) -> tuple[list, list]:
     """Feed ``piece``-second chunks ``pace`` seconds apart, then call ``then`` (``commit`` or
     ``close``) in the same event loop, as a server would; returns (fed events, final events).
     With ``until``, silence goes on being fed at that pace after the samples until ``until``
-    holds for the events so far (at most a minute): a busy machine decodes late, not never."""
+    holds for the events so far (at most a minute): a busy machine decodes late, not never.
+    With ``settle_at`` (seconds into the samples), the feeding waits there until the stream's
+    background decode is done (at most a minute), as a quiet machine would have it done."""
     step = int(16000 * piece)
+
+    async def settle() -> None:
+        with anyio.move_on_after(60):
+            while (running := stream._decoding) is not None and not running.task.done():  # type: ignore[attr-defined]
+                await anyio.sleep(0.05)
 
     async def run() -> tuple[list, list]:
         events = []
         for i in range(0, samples.size, step):
+            if settle_at is not None and i <= settle_at * 16000 < i + step:
+                await settle()
             chunk = Sensitive(samples[i : i + step].astype("<f4").tobytes())
             events += await stream.feed(chunk)  # type: ignore[attr-defined]
             await anyio.sleep(pace)
@@ -304,8 +314,10 @@ def test_a_pause_shorter_than_the_commit_silence_does_not_split_the_utterance(
         StreamOptions(language="en", silence_seconds=1.2, partial_interval=0.5)
     )
     # Real-time pace: the decode started in the short pause is still running when speech
-    # resumes, and done (stale) well before the second half ends.
-    events, _ = feed_in_pieces(stream, audio, pace=0.1)
+    # resumes. On a quiet machine it is done (stale) long before the second half ends; on a busy
+    # one the feeding waits for it 1 s into the second half, so that its partial comes before
+    # the commit whatever the machine's load.
+    events, _ = feed_in_pieces(stream, audio, pace=0.1, settle_at=a.duration + 1.7)
     committed = [e for e in events if e.kind is StreamEventKind.COMMITTED]
     assert [words_of(e.transcript.reveal().text) for e in committed] == [
         words_of(first) + words_of(second)
