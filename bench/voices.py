@@ -44,7 +44,9 @@ from sottovoce.engines.kokoro_packs import PACK_NAMES
 from sottovoce.engines.registry import build_registry
 from sottovoce.engines.voices import BUILT_IN, Voice
 from sottovoce.privacy.sensitive import Sensitive
-from sottovoce.services.voice_matching import Matcher, match_voice, word_error_rate
+from sottovoce.services import voices as voice_service
+from sottovoce.services.voice_recipe import Recipe
+from sottovoce.services.voice_search import Matcher, match_voice, word_error_rate
 
 PARAGRAPH = (
     "Thank you for calling. Your order shipped this morning and should arrive on Thursday. "
@@ -118,6 +120,7 @@ async def main() -> None:
     parser.add_argument("--evaluations", type=int, default=96, help="candidates per match")
     parser.add_argument("--speech", type=Path, default=Path(__file__).parents[2] / "shared/speech")
     parser.add_argument("--references", type=int, default=len(REFERENCES))
+    parser.add_argument("--only", type=int, help="run this reference alone (0-based index)")
     args = parser.parse_args()
     registry = build_registry(Settings(data_dir=Path("/nonexistent")))
     await registry.load_all()
@@ -143,8 +146,12 @@ async def main() -> None:
     kokoro = registry.synthesizer("local/kokoro")
     assert isinstance(kokoro, KokoroSynthesizer)
     transcriber = registry.transcriber("local/whisper-base")
+    # The packs that are built-in voices were rendered above: only the others are rendered.
+    spoken_packs = {v.engine_voice: v.name for v in BUILT_IN if v.engine_voice in PACK_NAMES}
     packs = {
-        name: encoder.embed(to_16k(kokoro.render(PARAGRAPH, kokoro.pack(name)), 24000))
+        name: embeddings[spoken_packs[name]]
+        if name in spoken_packs
+        else encoder.embed(to_16k(kokoro.render(PARAGRAPH, kokoro.pack(name)), 24000))
         for name in PACK_NAMES
     }
     print(f"\napproximate voice matching, {args.evaluations} candidates per match")
@@ -152,25 +159,44 @@ async def main() -> None:
         "reference                           held-out: matched  nearest built-in (who)"
         "   start pack  minutes"
     )
-    for reference in REFERENCES[: args.references]:
+    chosen = REFERENCES[: args.references] if args.only is None else (REFERENCES[args.only],)
+    bases = tuple(voice_service.available(registry))
+    for reference in chosen:
         fit = np.concatenate([load(args.speech, s) for s in reference.fit])
         held = encoder.embed(np.concatenate([load(args.speech, s) for s in reference.held_out]))
         started = time.perf_counter()
-        matcher = Matcher(kokoro, encoder, fit)
+        matcher = Matcher(registry, encoder, fit, bases)
 
         async def progress(_done: float) -> None:
             return None
 
         match = await match_voice(matcher, transcriber, args.evaluations, progress)
         minutes = (time.perf_counter() - started) / 60
-        spoken = to_16k(kokoro.render(PARAGRAPH, match.pack), kokoro.sample_rate)
+        recipe = match.recipe
+        spoken = await render(registry, recipe)
         matched = float(encoder.embed(spoken) @ held)
         nearest = max(embeddings, key=lambda n: float(embeddings[n] @ held))
         start = max(float(e @ held) for e in packs.values())
         error = await wer(registry, spoken)
+        made = (
+            f"{recipe.base.name}{' blend' if recipe.pack else ''} pitch "
+            f"{recipe.shaping.pitch:.2f} formant {recipe.shaping.formant:.2f}"
+        )
         print(f"{reference.name:35s} {matched:17.2f}  {float(embeddings[nearest] @ held):7.2f} "
               f"({nearest:10s})  {start:10.2f}  {minutes:6.1f}   WER {error:.3f}   "
-              f"fit {match.start_similarity:.2f} -> {match.similarity:.2f}")  # fmt: skip
+              f"fit {match.start_similarity:.2f} -> {match.similarity:.2f}   {made}",
+              flush=True)  # fmt: skip
+
+
+async def render(registry, recipe: Recipe) -> Floats:  # type: ignore[no-untyped-def]
+    """The paragraph in a matched voice, as the server speaks it (its engine, then shaping)."""
+    engine = registry.synthesizer(recipe.base.model_id)
+    style = Sensitive(recipe.pack) if recipe.pack is not None else None
+    request = SynthesisRequest(Sensitive(PARAGRAPH), recipe.base.engine_voice, style=style)
+    chunks = voice_service.shaped(engine.synthesize(request), recipe.shaping)
+    pcm = b"".join([c.pcm.reveal() async for c in chunks])
+    audio = np.frombuffer(pcm, "<i2").astype(np.float32) / 32768
+    return to_16k(audio, engine.sample_rate)
 
 
 if __name__ == "__main__":
