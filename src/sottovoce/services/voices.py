@@ -44,7 +44,7 @@ class SpokenVoice:
     @property
     def history_name(self) -> str | None:
         """The name kept in clear with a history item: a workspace voice's name is content."""
-        return None if self.style is not None else self.voice.name
+        return None if is_workspace_voice(self.voice.voice_id) else self.voice.name
 
 
 def is_workspace_voice(voice_id: str | None) -> bool:

@@ -24,13 +24,13 @@ SAID = "Please bring the yellow basket to the garden."
 PITCH = 1.35
 
 
-def made(server: RunningServer, workspace: Creds, recipe: Recipe) -> str:
+def made(server: RunningServer, workspace: Creds, recipe: Recipe, name: str = "Shaped") -> str:
     """A ready workspace voice of this recipe, as a finished matching job leaves it."""
     with server.store.session() as session:
         return store.create(
             session,
             NewVoice(
-                workspace.workspace_id, "cloned", KOKORO, Sensitive(VoiceMeta("Shaped")),
+                workspace.workspace_id, "cloned", KOKORO, Sensitive(VoiceMeta(name)),
                 pack=Sensitive(recipe.to_bytes()),
             ),
         )  # fmt: skip
@@ -87,3 +87,15 @@ def test_an_unshaped_recipe_speaks_as_its_base_voice(
 
 def encode_pcm(pcm: bytes) -> bytes:
     return encode(Clip(np.frombuffer(pcm, "<i2").copy(), 16000), "wav")
+
+
+def test_a_voice_on_another_engine_keeps_its_name_out_of_clear_history(
+    server: RunningServer, workspace: Creds, canary: str
+) -> None:
+    # Its recipe carries no Kokoro pack: the name is content all the same.
+    voice = made(server, workspace, Recipe(JOE, None, Shaping(1.1, 1.1)), f"Me {canary}")
+    for path in ("tts", "dialogue", "sts"):
+        spoken(server, workspace.api_key, path, voice)
+    server.store.checkpoint()
+    found = server.find_marker(canary)
+    assert found and all("(decrypted)" in place for place in found)
