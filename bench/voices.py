@@ -182,8 +182,8 @@ async def main() -> None:
             f"{recipe.base.name}{' blend' if recipe.pack else ''} pitch "
             f"{recipe.shaping.pitch:.2f} formant {recipe.shaping.formant:.2f}"
         )
-        print(f"{reference.name:35s} {matched:17.2f}  {float(embeddings[nearest] @ held):7.2f} "
-              f"({nearest:10s})  {start:10.2f}  {minutes:6.1f}   WER {error:.3f}   "
+        print(f"{reference.name:35s} {matched:17.3f}  {float(embeddings[nearest] @ held):7.3f} "
+              f"({nearest:10s})  {start:10.3f}  {minutes:6.1f}   WER {error:.3f}   "
               f"fit {match.start_similarity:.2f} -> {match.similarity:.2f}   {made}",
               flush=True)  # fmt: skip
 

@@ -10,7 +10,8 @@ away from theirs. The budget (``evaluations``) counts scored candidates, spent i
 1. every built-in voice, as it is (each base voice is synthesized once and kept: shaping a
    kept rendering costs no synthesis);
 2. shaping: the three best voices with their pitch moved to the samples' median pitch (and the
-   formants a little up or down), then CMA-ES (``cma``) over pitch and formants of the best;
+   formants a little up or down), then CMA-ES (``cma``) over pitch and formants of the best
+   two, half the shaping budget each;
 3. when the best so far is a Kokoro pack, CMA-ES over the pack blend and its shaping together
    (each candidate a synthesis); otherwise the rest of the budget goes on shaping.
 
@@ -240,6 +241,10 @@ class _Search:
                 es.tell(batch, scores)
 
 
+def _reshaped(leader: Candidate) -> Callable[[npt.NDArray[np.float64]], Candidate]:
+    return lambda x: Candidate(leader.base, _shaping(x), leader.blend)
+
+
 def _log2(shaping: Shaping) -> list[float]:
     return [math.log2(shaping.pitch), math.log2(shaping.formant)]
 
@@ -277,14 +282,21 @@ async def match_voice(
     blends = best is not None and best.base.model_id == KOKORO and kokoro_best is not None
     if best is not None and search.left > 0:
         shaping_budget = search.left // 2 if blends else search.left
-        base = best.base
-        await search.cma(
-            _log2(best.shaping),
-            SHAPING_BOUNDS,
-            [0.15, 0.1],
-            lambda x: Candidate(base, _shaping(x), best.blend),
-            shaping_budget,
-        )
+        # The two nearest voices after seeding each get a share: the fit clips are short, and
+        # the runner-up often carries over to other recordings as well as the best.
+        leaders: list[Candidate] = []
+        for _score, _similarity, candidate in sorted(search.tried, key=lambda t: -t[0]):
+            if all(candidate.base != c.base for c in leaders):
+                leaders.append(candidate)
+        shares = [shaping_budget - shaping_budget // 2, shaping_budget // 2]
+        for leader, share in zip(leaders[:2], shares, strict=False):
+            await search.cma(
+                _log2(leader.shaping),
+                SHAPING_BOUNDS,
+                [0.15, 0.1],
+                _reshaped(leader),
+                share if len(leaders) > 1 else shaping_budget,
+            )
     if blends and kokoro_best is not None and search.left > 0:
         space = matcher.kokoro.space
         pack_base = kokoro_best.base

@@ -3,9 +3,9 @@
 Built-in voices (``engines/voices.py``) are data. A workspace's voices (designed, or matched to
 its samples) live sealed in the database; their ids start with ``voice_`` and each is a
 recipe (:mod:`voice_recipe`: a built-in base voice, a Kokoro pack for a blend, pitch and formant
-shaping), fetched when the speech starts and spoken by the base voice's engine, shaped. Another workspace's
-voice id is an unknown voice. Listing, getting and deleting them is here too; designing them is
-in ``voice_design.py``, matching them in ``voice_matching.py``.
+shaping), fetched when the speech starts and spoken by the base voice's engine, shaped. Another
+workspace's voice id is an unknown voice. Listing, getting and deleting them is here too;
+designing them is in ``voice_design.py``, matching them in ``voice_matching.py``.
 """
 
 from __future__ import annotations
