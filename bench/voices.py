@@ -73,6 +73,9 @@ REFERENCES = (
     Reference("Harvard sentences (female, 8 kHz)", ("joinly_OSR_us_000_0034_8k.wav@0-20",),
               ("joinly_OSR_us_000_0034_8k.wav@20-36",)),
     Reference("JFK (male)", ("whisper_jfk.flac@0-5.5",), ("whisper_jfk.flac@5.5-11",)),
+    Reference("quiet spontaneous (livekit, male)", ("livekit_long_stt_irl.mp3@0-8",),
+              ("livekit_long_stt_irl.mp3@8-15.7",)),
+    Reference("digits (vosk, male)", ("vosk_test.wav@0-4.2",), ("vosk_test.wav@4.2-8.4",)),
 )  # fmt: skip
 
 
@@ -120,7 +123,7 @@ async def main() -> None:
     parser.add_argument("--evaluations", type=int, default=96, help="candidates per match")
     parser.add_argument("--speech", type=Path, default=Path(__file__).parents[2] / "shared/speech")
     parser.add_argument("--references", type=int, default=len(REFERENCES))
-    parser.add_argument("--only", type=int, help="run this reference alone (0-based index)")
+    parser.add_argument("--only", type=int, nargs="+", help="run these references (0-based)")
     args = parser.parse_args()
     registry = build_registry(Settings(data_dir=Path("/nonexistent")))
     await registry.load_all()
@@ -159,7 +162,9 @@ async def main() -> None:
         "reference                           held-out: matched  nearest built-in (who)"
         "   start pack  minutes"
     )
-    chosen = REFERENCES[: args.references] if args.only is None else (REFERENCES[args.only],)
+    chosen = REFERENCES[: args.references]
+    if args.only is not None:
+        chosen = tuple(REFERENCES[i] for i in args.only)
     bases = tuple(voice_service.available(registry))
     for reference in chosen:
         fit = np.concatenate([load(args.speech, s) for s in reference.fit])

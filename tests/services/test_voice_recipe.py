@@ -14,7 +14,7 @@ from sottovoce.services.voice_recipe import Recipe, from_bytes
 
 def test_a_recipe_round_trips() -> None:
     pack = to_bytes(np.ones((ROWS, DIMS), np.float32))
-    for recipe in (Recipe(HEART, None, Shaping(0.9, 1.0)), Recipe(KUMO, pack, Shaping(1.2, 1.0))):
+    for recipe in (Recipe(HEART, None, Shaping(0.9, 1.0)), Recipe(KUMO, pack, Shaping(1.2, 1.1))):
         again = from_bytes(recipe.to_bytes())
         assert again.base == recipe.base and again.pack == recipe.pack
         assert again.shaping == recipe.shaping
