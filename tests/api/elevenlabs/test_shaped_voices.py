@@ -1,5 +1,5 @@
 """A matched voice that starts from another engine's built-in voice and is shaped (pitch,
-formants) speaks with its shaping on every path: text-to-speech, its stream, dialogue and
+formants) speaks with its shaping on every path: text-to-speech, its stream and socket, dialogue and
 speech-to-speech; and it is still understood."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from sottovoce.services.voice_recipe import Recipe
 from sottovoce.services.voice_search import median_f0
 from sottovoce.store import voices as store
 from sottovoce.store.voices import NewVoice, VoiceMeta
+from tests.api.elevenlabs.test_tts_socket import audio_of, open_socket, receive_all, send
 from tests.api.test_tts_roundtrip import word_edits, words
 from tests.api.tts_audio import heard
 from tests.harness import Creds, RunningServer
@@ -46,6 +47,12 @@ def spoken(server: RunningServer, key: str, path: str, voice: str) -> bytes:
     """16 kHz PCM of SAID in ``voice`` through one path."""
     h = {"xi-api-key": key}
     q = {"output_format": "pcm_16000"}
+    if path == "socket":
+        with open_socket(server, Creds("", key), voice=voice) as ws:
+            send(ws, {"text": " "}, {"text": SAID + " "}, {"text": ""})
+            messages, code = receive_all(ws)
+        assert code == 1000
+        return audio_of(messages)
     if path in ("tts", "stream"):
         tail = "/stream" if path == "stream" else ""
         url = f"{server.url}/v1/text-to-speech/{voice}{tail}"
@@ -62,7 +69,7 @@ def spoken(server: RunningServer, key: str, path: str, voice: str) -> bytes:
     return r.content
 
 
-@pytest.mark.parametrize("path", ["tts", "stream", "dialogue", "sts"])
+@pytest.mark.parametrize("path", ["tts", "stream", "socket", "dialogue", "sts"])
 def test_a_shaped_voice_speaks_with_its_shaping_on_every_path(
     server: RunningServer, workspace: Creds, path: str
 ) -> None:
