@@ -12,11 +12,13 @@ Per built-in voice (engines called in-process, the same code the server runs):
 Approximate voice matching, for references from ``../shared/speech`` (public clips; a speaker's
 clips are split into the ones the match is fitted to and held-out ones): the held-out
 similarity of the matched voice against that of the nearest built-in voice (both speaking the
-paragraph), the best of the shipped packs (what a search with no budget gives), and minutes per
-match (wall clock, on this machine, with ``--evaluations`` candidates).
+paragraph, the matched voice through its engine and its shaping as the server speaks it), the
+best of the shipped packs, minutes per match (wall clock, on this machine, with
+``--evaluations`` candidates), and what the match is (base voice, blend, pitch and formants).
 
-Run: ``.venv/bin/python bench/voices.py [--evaluations 96] [--speech ../shared/speech]``
-from the repository root. Numbers vary with the machine's load: compare within one run.
+Run: ``.venv/bin/python bench/voices.py [--evaluations 96] [--speech ../shared/speech]
+[--only 0 3]`` from the repository root (``--only``: these references alone, by index).
+Numbers vary with the machine's load: compare within one run.
 """
 
 from __future__ import annotations
