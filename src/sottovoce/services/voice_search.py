@@ -337,7 +337,7 @@ def _recipe(matcher: Matcher, candidate: Candidate) -> Recipe:
     pack = None
     if candidate.blend is not None:
         pack = to_bytes(matcher.kokoro.space.blend(np.asarray(candidate.blend)))
-    return Recipe(candidate.base, pack, candidate.shaping)
+    return Recipe(candidate.base, pack, candidate.shaping.clipped())
 
 
 async def _intelligible(matcher: Matcher, transcriber: Transcriber, candidate: Candidate) -> bool:
