@@ -12,11 +12,13 @@ Per built-in voice (engines called in-process, the same code the server runs):
 Approximate voice matching, for references from ``../shared/speech`` (public clips; a speaker's
 clips are split into the ones the match is fitted to and held-out ones): the held-out
 similarity of the matched voice against that of the nearest built-in voice (both speaking the
-paragraph), the best of the shipped packs (what a search with no budget gives), and minutes per
-match (wall clock, on this machine, with ``--evaluations`` candidates).
+paragraph, the matched voice through its engine and its shaping as the server speaks it), the
+best of the shipped packs, minutes per match (wall clock, on this machine, with
+``--evaluations`` candidates), and what the match is (base voice, blend, pitch and formants).
 
-Run: ``.venv/bin/python bench/voices.py [--evaluations 96] [--speech ../shared/speech]``
-from the repository root. Numbers vary with the machine's load: compare within one run.
+Run: ``.venv/bin/python bench/voices.py [--evaluations 96] [--speech ../shared/speech]
+[--only 0 3]`` from the repository root (``--only``: these references alone, by index).
+Numbers vary with the machine's load: compare within one run.
 """
 
 from __future__ import annotations
@@ -44,7 +46,9 @@ from sottovoce.engines.kokoro_packs import PACK_NAMES
 from sottovoce.engines.registry import build_registry
 from sottovoce.engines.voices import BUILT_IN, Voice
 from sottovoce.privacy.sensitive import Sensitive
-from sottovoce.services.voice_matching import Matcher, match_voice, word_error_rate
+from sottovoce.services import voices as voice_service
+from sottovoce.services.voice_recipe import Recipe
+from sottovoce.services.voice_search import Matcher, match_voice, word_error_rate
 
 PARAGRAPH = (
     "Thank you for calling. Your order shipped this morning and should arrive on Thursday. "
@@ -71,6 +75,9 @@ REFERENCES = (
     Reference("Harvard sentences (female, 8 kHz)", ("joinly_OSR_us_000_0034_8k.wav@0-20",),
               ("joinly_OSR_us_000_0034_8k.wav@20-36",)),
     Reference("JFK (male)", ("whisper_jfk.flac@0-5.5",), ("whisper_jfk.flac@5.5-11",)),
+    Reference("quiet spontaneous (livekit, male)", ("livekit_long_stt_irl.mp3@0-8",),
+              ("livekit_long_stt_irl.mp3@8-15.7",)),
+    Reference("digits (vosk, male)", ("vosk_test.wav@0-4.2",), ("vosk_test.wav@4.2-8.4",)),
 )  # fmt: skip
 
 
@@ -118,6 +125,7 @@ async def main() -> None:
     parser.add_argument("--evaluations", type=int, default=96, help="candidates per match")
     parser.add_argument("--speech", type=Path, default=Path(__file__).parents[2] / "shared/speech")
     parser.add_argument("--references", type=int, default=len(REFERENCES))
+    parser.add_argument("--only", type=int, nargs="+", help="run these references (0-based)")
     args = parser.parse_args()
     registry = build_registry(Settings(data_dir=Path("/nonexistent")))
     await registry.load_all()
@@ -143,8 +151,12 @@ async def main() -> None:
     kokoro = registry.synthesizer("local/kokoro")
     assert isinstance(kokoro, KokoroSynthesizer)
     transcriber = registry.transcriber("local/whisper-base")
+    # The packs that are built-in voices were rendered above: only the others are rendered.
+    spoken_packs = {v.engine_voice: v.name for v in BUILT_IN if v.engine_voice in PACK_NAMES}
     packs = {
-        name: encoder.embed(to_16k(kokoro.render(PARAGRAPH, kokoro.pack(name)), 24000))
+        name: embeddings[spoken_packs[name]]
+        if name in spoken_packs
+        else encoder.embed(to_16k(kokoro.render(PARAGRAPH, kokoro.pack(name)), 24000))
         for name in PACK_NAMES
     }
     print(f"\napproximate voice matching, {args.evaluations} candidates per match")
@@ -152,25 +164,46 @@ async def main() -> None:
         "reference                           held-out: matched  nearest built-in (who)"
         "   start pack  minutes"
     )
-    for reference in REFERENCES[: args.references]:
+    chosen = REFERENCES[: args.references]
+    if args.only is not None:
+        chosen = tuple(REFERENCES[i] for i in args.only)
+    bases = tuple(voice_service.available(registry))
+    for reference in chosen:
         fit = np.concatenate([load(args.speech, s) for s in reference.fit])
         held = encoder.embed(np.concatenate([load(args.speech, s) for s in reference.held_out]))
         started = time.perf_counter()
-        matcher = Matcher(kokoro, encoder, fit)
+        matcher = Matcher(registry, encoder, fit, bases)
 
         async def progress(_done: float) -> None:
             return None
 
         match = await match_voice(matcher, transcriber, args.evaluations, progress)
         minutes = (time.perf_counter() - started) / 60
-        spoken = to_16k(kokoro.render(PARAGRAPH, match.pack), kokoro.sample_rate)
+        recipe = match.recipe
+        spoken = await render(registry, recipe)
         matched = float(encoder.embed(spoken) @ held)
         nearest = max(embeddings, key=lambda n: float(embeddings[n] @ held))
         start = max(float(e @ held) for e in packs.values())
         error = await wer(registry, spoken)
-        print(f"{reference.name:35s} {matched:17.2f}  {float(embeddings[nearest] @ held):7.2f} "
-              f"({nearest:10s})  {start:10.2f}  {minutes:6.1f}   WER {error:.3f}   "
-              f"fit {match.start_similarity:.2f} -> {match.similarity:.2f}")  # fmt: skip
+        made = (
+            f"{recipe.base.name}{' blend' if recipe.pack else ''} pitch "
+            f"{recipe.shaping.pitch:.2f} formant {recipe.shaping.formant:.2f}"
+        )
+        print(f"{reference.name:35s} {matched:17.3f}  {float(embeddings[nearest] @ held):7.3f} "
+              f"({nearest:10s})  {start:10.3f}  {minutes:6.1f}   WER {error:.3f}   "
+              f"fit {match.start_similarity:.2f} -> {match.similarity:.2f}   {made}",
+              flush=True)  # fmt: skip
+
+
+async def render(registry, recipe: Recipe) -> Floats:  # type: ignore[no-untyped-def]
+    """The paragraph in a matched voice, as the server speaks it (its engine, then shaping)."""
+    engine = registry.synthesizer(recipe.base.model_id)
+    style = Sensitive(recipe.pack) if recipe.pack is not None else None
+    request = SynthesisRequest(Sensitive(PARAGRAPH), recipe.base.engine_voice, style=style)
+    chunks = voice_service.shaped(engine.synthesize(request), recipe.shaping)
+    pcm = b"".join([c.pcm.reveal() async for c in chunks])
+    audio = np.frombuffer(pcm, "<i2").astype(np.float32) / 32768
+    return to_16k(audio, engine.sample_rate)
 
 
 if __name__ == "__main__":

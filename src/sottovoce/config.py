@@ -125,9 +125,10 @@ class VoiceSettings(BaseModel):
     max_sample_seconds: float = Field(default=600.0, gt=0)
     """Most audio, all samples together, for one voice to match."""
     match_evaluations: int = Field(default=96, ge=1)
-    """Approximate voice matching: candidate voices the search synthesizes and scores. Each
-    costs a short Kokoro synthesis and a speaker embedding (about 1-2 s on two cores), so the
-    default takes a few minutes; a handful makes a (poor) match in seconds, for tests."""
+    """Approximate voice matching: candidate voices the search scores (built-in voices,
+    their shaping, Kokoro blends). A shaped candidate costs a speaker embedding (under a
+    second), a Kokoro blend also a synthesis (1-2 s on two idle cores), so the default takes a
+    few minutes; a handful makes a (poor) match in seconds, for tests."""
     match_jobs: int = Field(default=1, ge=1, le=4)
     """Matching jobs run at once (each keeps one core busy); more wait in a queue."""
 

@@ -113,9 +113,13 @@ class Dialogue:
         finished = False
         try:
             spoken = [await voices.ready(self.ctx, v) for v in self.voices]
-            for index, (turn, voice, engine) in enumerate(
-                zip(self.ask.turns, spoken, self.engines, strict=True)
+            for index, (turn, voice, engine, chosen) in enumerate(
+                zip(self.ask.turns, spoken, self.engines, self.voices, strict=True)
             ):
+                if voice.voice.model_id != chosen.model_id:
+                    # A matched voice is spoken by the engine of the built-in voice it starts
+                    # from.
+                    engine = self.ctx.engines.synthesizer(voice.voice.model_id)
                 if index:
                     data = encoder.feed(gap_pcm)
                     offset += len(gap) / fmt.sample_rate
@@ -131,7 +135,7 @@ class Dialogue:
                     speed=min(max(voice.speed, low), high),
                     style=voice.style,
                 )
-                async for chunk in engine.synthesize(request):
+                async for chunk in voices.shaped(engine.synthesize(request), voice.shaping):
                     pcm = resampler.feed(np.frombuffer(chunk.pcm.reveal(), dtype=np.int16))
                     alignment = _shifted(chunk.alignment, offset)
                     offset += pcm.size / fmt.sample_rate

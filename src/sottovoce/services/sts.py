@@ -155,16 +155,22 @@ class VoiceChange:
             speed=min(max(spoken.speed, low), high),
             style=spoken.style,
         )
-        pcm = b"".join([c.pcm.reveal() async for c in self.engine.synthesize(request)])
+        chunks = voices.shaped(self.engine.synthesize(request), spoken.shaping)
+        pcm = b"".join([c.pcm.reveal() async for c in chunks])
         return np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
 
     async def events(self) -> AsyncIterator[Event]:
-        rate = self.engine.sample_rate
-        encoder = Encoder(self.output, rate)
+        encoder: Encoder | None = None
         produced: list[bytes] = []
         finished = False
         try:
             spoken = await voices.ready(self.ctx, self.voice)
+            if spoken.voice.model_id != self.voice.model_id:
+                # A matched voice is spoken by the engine of the built-in voice it starts from.
+                self.engine = self.ctx.engines.synthesizer(spoken.voice.model_id)
+                self.ctx.usage.model_id = self.engine.info.model_id
+            rate = self.engine.sample_rate
+            encoder = Encoder(self.output, rate)
             decoded = await self._decode()
             self.ctx.usage.add_input(round(decoded.duration, 3), "audio_seconds")
             transcript = (
@@ -205,7 +211,8 @@ class VoiceChange:
         finally:
             produced.clear()
             if not finished:
-                encoder.close()
+                if encoder is not None:
+                    encoder.close()
                 if self.ctx.usage.error_code is None:
                     self.ctx.usage.cancelled = True
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from sottovoce.audio.encode import Encoder, encode_all
 from sottovoce.audio.formats import Codec, OutputFormat
+from sottovoce.audio.shaping import UNSHAPED
 from sottovoce.engines.base import AudioChunk, SynthesisRequest, Synthesizer
 from sottovoce.engines.voices import DEFAULT_VOICE_ID, DEFAULT_VOICES, Voice
 from sottovoce.errors import InvalidRequest, SottovoceError, UnknownModel
@@ -116,6 +117,7 @@ class Speech:
         self._spoken: list[str] = []
         self._produced: list[bytes] = []
         self._voice_name: str | None = None
+        self._shaping = UNSHAPED
 
     @property
     def output(self) -> OutputFormat:
@@ -155,7 +157,12 @@ class Speech:
         started = time.perf_counter()
         try:
             spoken = await voices.ready(self.ctx, self.voice)
+            if spoken.voice.model_id != self.voice.model_id:
+                # A matched voice is spoken by the engine of the built-in voice it starts from.
+                self.engine = self.ctx.engines.synthesizer(spoken.voice.model_id)
+                self.ctx.usage.model_id = self.engine.info.model_id
             self.voice = spoken.voice
+            self._shaping = spoken.shaping
             low, high = self.engine.info.speed_range
             speed = min(max(self.ask.speed * spoken.speed, low), high)
             self._voice_name = spoken.history_name
@@ -219,7 +226,7 @@ class Speech:
         while True:
             produced = False
             try:
-                async for chunk in self.engine.synthesize(request):
+                async for chunk in voices.shaped(self.engine.synthesize(request), self._shaping):
                     produced = True
                     yield chunk
                 return
@@ -231,6 +238,7 @@ class Speech:
                 self.voice = _voice(self.engine, self.ask.voice_id, self._local_voice)
                 # A workspace voice's style pack is for the engine that failed: never passed on.
                 request = replace(request, voice_id=self.voice.engine_voice, style=None)
+                self._shaping = UNSHAPED
 
     def _audio(self, data: bytes, alignment: CharTimes | None, start: float) -> Audio:
         if self._keeping:

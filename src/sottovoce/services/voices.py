@@ -1,23 +1,28 @@
 """The voices a request may speak with: the built-in table and the workspace's own voices.
 
 Built-in voices (``engines/voices.py``) are data. A workspace's voices (designed, or matched to
-its samples) live sealed in the database; their ids start with ``voice_`` and they are spoken
-by Kokoro with the voice's own style pack, fetched when the speech starts. Another workspace's
-voice id is an unknown voice. Listing, getting and deleting them is here too; designing them is
-in ``voice_design.py``, matching them in ``voice_matching.py``.
+its samples) live sealed in the database; their ids start with ``voice_`` and each is a
+recipe (:mod:`voice_recipe`: a built-in base voice, a Kokoro pack for a blend, pitch and formant
+shaping), fetched when the speech starts and spoken by the base voice's engine, shaped. Another
+workspace's voice id is an unknown voice. Listing, getting and deleting them is here too;
+designing them is in ``voice_design.py``, matching them in ``voice_matching.py``.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 
 import anyio
 from sqlalchemy.orm import Session
 
+from sottovoce.audio.shaping import UNSHAPED, Shaping, shape_pcm
+from sottovoce.engines.base import AudioChunk
 from sottovoce.engines.registry import EngineRegistry
 from sottovoce.engines.voices import DEFAULT_VOICES, KOKORO, Voice
 from sottovoce.errors import NotFound, UnknownVoice, VoiceNotReady
 from sottovoce.privacy.sensitive import Sensitive
+from sottovoce.services import voice_recipe
 from sottovoce.services.context import RequestContext
 from sottovoce.store import voices as store
 from sottovoce.store.voices import StoredVoice
@@ -34,11 +39,13 @@ class SpokenVoice:
     style: Sensitive[bytes] | None = None
     speed: float = 1.0
     """The voice's own pace (a designed voice may be slower or faster), times the request's."""
+    shaping: Shaping = UNSHAPED
+    """Pitch and formant shaping of its audio (a matched voice's), applied to every chunk."""
 
     @property
     def history_name(self) -> str | None:
         """The name kept in clear with a history item: a workspace voice's name is content."""
-        return None if self.style is not None else self.voice.name
+        return None if is_workspace_voice(self.voice.voice_id) else self.voice.name
 
 
 def is_workspace_voice(voice_id: str | None) -> bool:
@@ -78,8 +85,35 @@ async def ready(ctx: RequestContext, voice: Voice) -> SpokenVoice:
         raise UnknownVoice(fields=("voice_id",)) from None
     if pack is None:
         raise VoiceNotReady(fields=("voice_id",))
-    named = replace(voice, name=stored.meta.reveal().name, category=stored.category)
-    return SpokenVoice(named, pack, stored.speed)
+    try:
+        recipe = voice_recipe.from_bytes(pack.reveal())
+    except ValueError:
+        raise VoiceNotReady(fields=("voice_id",)) from None
+    base = recipe.base
+    if not ctx.engines.knows(base.model_id):
+        raise UnknownVoice(fields=("voice_id",))
+    named = replace(
+        voice,
+        name=stored.meta.reveal().name,
+        category=stored.category,
+        model_id=base.model_id,
+        engine_voice=base.engine_voice,
+    )
+    style = Sensitive(recipe.pack) if recipe.pack is not None else None
+    return SpokenVoice(named, style, stored.speed, recipe.shaping)
+
+
+async def shaped(chunks: AsyncIterator[AudioChunk], shaping: Shaping) -> AsyncIterator[AudioChunk]:
+    """An engine's chunks with the voice's shaping applied (off the event loop), each as long
+    as it was, so alignments stay true."""
+    async for chunk in chunks:
+        if shaping.neutral:
+            yield chunk
+            continue
+        pcm = await anyio.to_thread.run_sync(
+            shape_pcm, chunk.pcm.reveal(), chunk.sample_rate, shaping
+        )
+        yield replace(chunk, pcm=Sensitive(pcm))
 
 
 async def get(ctx: RequestContext, voice_id: str) -> StoredVoice:
