@@ -90,11 +90,12 @@ def test_a_finished_voice_has_its_pack(store: Store) -> None:
     voice_id = new_voice(store, workspace_id, new_canary())
     with store.session() as s:
         assert voices.set_progress(s, voice_id, VoiceStatus.RUNNING, 0.5)
-        assert voices.finish(s, workspace_id, voice_id, Sensitive(b"pack"))
+        assert voices.finish(s, workspace_id, voice_id, Sensitive(b"pack"), "local/piper")
     with store.session() as s:
         pack = voices.pack(s, workspace_id, voice_id)
         assert pack is not None and pack.reveal() == b"pack"
         assert voices.interrupted(s) == []
+        assert voices.get(s, workspace_id, voice_id).model_id == "local/piper"
 
 
 def test_delete_destroys_voice_samples_and_key(store: Store, tmp_path: Path) -> None:

@@ -138,7 +138,12 @@ class MatchingJobs:
         transcriber = services.engines.transcriber("local/whisper-base")
         match = await match_voice(matcher, transcriber, settings.voices.match_evaluations, progress)
         pack = Sensitive(match.recipe.to_bytes())
-        if not await services.in_session(lambda s: store.finish(s, workspace_id, voice_id, pack)):
+        model_id = match.recipe.base.model_id
+
+        def finish(session: Session) -> bool:
+            return store.finish(session, workspace_id, voice_id, pack, model_id)
+
+        if not await services.in_session(finish):
             raise VoiceDeleted()
 
 

@@ -195,13 +195,15 @@ def listed_builtin(voice: Voice) -> ListedVoice:
 
 def listed_stored(voice: StoredVoice) -> ListedVoice:
     meta = voice.meta.reveal()
-    engine, engine_licence = ENGINE_LICENCES[KOKORO]
+    # The model that speaks it: Kokoro for a designed voice or a blend, else the built-in
+    # voice's engine a match started from.
+    engine, engine_licence = ENGINE_LICENCES.get(voice.model_id, ENGINE_LICENCES[KOKORO])
     labels = {
         "language": "en",
         **{k: str(v) for k, v in meta.labels.items() if v is not None},
         "engine": engine,
         "engine_licence": engine_licence,
-        "licence": "derived from your own samples or description; Kokoro packs Apache-2.0",
+        "licence": f"derived from your own samples or description; {engine} {engine_licence}",
         "method": "approximate voice matching" if voice.category == "cloned" else "pack design",
     }
     return ListedVoice(

@@ -252,13 +252,23 @@ def set_progress(
     return bool(getattr(result, "rowcount", 0))
 
 
-def finish(session: Session, workspace_id: str, voice_id: str, pack: Sensitive[bytes]) -> bool:
-    """Store the matched voice's pack and mark it ready; ``False`` if it was deleted."""
+def finish(
+    session: Session,
+    workspace_id: str,
+    voice_id: str,
+    pack: Sensitive[bytes],
+    model_id: str | None = None,
+) -> bool:
+    """Store the matched voice's pack (its recipe) and mark it ready, with the model that speaks
+    it when that is not the one it was created with (a match on Piper's or hibari's voice);
+    ``False`` if it was deleted."""
     row = session.get(VoiceRow, voice_id)
     key = _keystore(session).item_keys(workspace_id, [voice_id]).get(voice_id)
     if row is None or key is None:
         return False
     row.pack = seal(key, pack.reveal(), _aad(voice_id, "pack"))
+    if model_id is not None:
+        row.model_id = model_id
     row.status = VoiceStatus.READY.value
     row.progress = 1.0
     row.error_code = None

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from sottovoce.audio.shaping import Shaping
-from sottovoce.engines.voices import JOE, KOKORO
+from sottovoce.engines.voices import JOE
 from sottovoce.privacy.sensitive import Sensitive
 from sottovoce.services.voice_recipe import Recipe
 from sottovoce.services.voice_search import median_f0
@@ -31,7 +31,7 @@ def made(server: RunningServer, workspace: Creds, recipe: Recipe, name: str = "S
         return store.create(
             session,
             NewVoice(
-                workspace.workspace_id, "cloned", KOKORO, Sensitive(VoiceMeta(name)),
+                workspace.workspace_id, "cloned", recipe.base.model_id, Sensitive(VoiceMeta(name)),
                 pack=Sensitive(recipe.to_bytes()),
             ),
         )  # fmt: skip
@@ -106,3 +106,13 @@ def test_a_voice_on_another_engine_keeps_its_name_out_of_clear_history(
     server.store.checkpoint()
     found = server.find_marker(canary)
     assert found and all("(decrypted)" in place for place in found)
+
+
+def test_a_match_on_another_engine_is_listed_with_that_engine(
+    server: RunningServer, workspace: Creds
+) -> None:
+    voice = made(server, workspace, Recipe(JOE, None, Shaping(1.1, 1.1)))
+    h = {"xi-api-key": workspace.api_key}
+    got = httpx.get(f"{server.url}/v1/voices/{voice}", headers=h, timeout=30).json()
+    assert got["labels"]["engine"] == "Piper"
+    assert got["labels"]["engine_licence"] == "GPL-3.0"
