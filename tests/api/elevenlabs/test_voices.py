@@ -44,7 +44,10 @@ def tuning(eleven: ElevenLabs, voice_id: str) -> tuple[str, float]:
     assert voice.fine_tuning is not None
     state, progress = voice.fine_tuning.state, voice.fine_tuning.progress
     assert state is not None and progress is not None
-    return str(state["local/kokoro"]), progress["local/kokoro"] or 0.0
+    # Keyed by the model that speaks the voice: Kokoro while matching, then the match's base.
+    assert len(state) == 1
+    (model,) = state
+    return str(state[model]), progress[model] or 0.0
 
 
 def cli_wait(server: RunningServer, key: str, voice_id: str) -> subprocess.CompletedProcess[str]:
