@@ -57,6 +57,8 @@ class SocketGuard:
         self._closed = False
         """A close frame went out (the handler's or ours)."""
         self._lock = anyio.Lock()
+        self._serving: anyio.CancelScope | None = None
+        """The handler's scope while it runs (:meth:`serve`)."""
 
     @property
     def ended_by(self) -> SottovoceError | None:
@@ -85,6 +87,7 @@ class SocketGuard:
         """Run the socket's handler over the guarded channel."""
         failure: Exception | None = None
         async with anyio.create_task_group() as tasks:
+            self._serving = tasks.cancel_scope
             tasks.start_soon(self._enforce)
             try:
                 await app(scope, self.receive, self.send)
@@ -137,7 +140,13 @@ class SocketGuard:
             # Its sends are dropped from now on and its reads see the client gone.
             for scope in self._reading:
                 scope.cancel()
-            await self._send({"type": "websocket.close", "code": code, "reason": error.code})
+            try:
+                await self._send({"type": "websocket.close", "code": code, "reason": error.code})
+            except (OSError, RuntimeError):
+                # The client is gone (its close unread by the busy handler): nobody is left to
+                # answer, so the handler is stopped here, as a hang-up stops it.
+                if self._serving is not None:
+                    self._serving.cancel()
 
 
 def guard_of(scope: Scope) -> Callable[[Lease], None] | None:
