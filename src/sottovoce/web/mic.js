@@ -91,8 +91,13 @@ export class MicSession {
     // The key travels in the first message, never in a URL.
     this.send({ message_type: "input_audio_chunk", audio_base_64: "", xi_api_key: apiKey() });
     this.socket.addEventListener("message", (event) => this.receive(JSON.parse(event.data)));
-    this.socket.addEventListener("close", () => {
+    this.socket.addEventListener("close", (event) => {
       this.release();
+      // Closed by the server while listening: say so (an error message, if any, came first).
+      if (!this.stopping && !this.failed) {
+        const why = event.reason ? `: ${event.reason}` : ` (code ${event.code})`;
+        this.handlers.onError(new Error(`The transcription stopped${why}.`));
+      }
       if (this.handlers.onClosed) this.handlers.onClosed();
     });
     this.capture.run();
@@ -106,11 +111,15 @@ export class MicSession {
     const type = message.message_type;
     if (type === "partial_transcript") this.handlers.onPartial(message.text);
     else if (type === "committed_transcript") this.handlers.onCommitted(message.text);
-    else if (message.error) this.handlers.onError(new Error(message.error));
+    else if (message.error) {
+      this.failed = true;
+      this.handlers.onError(new Error(message.error));
+    }
   }
 
   // Stop listening: what was said last is committed, then the socket closes.
   async stop() {
+    this.stopping = true;
     this.release();
     if (!this.socket || this.socket.readyState !== WebSocket.OPEN) return;
     this.send({ message_type: "input_audio_chunk", audio_base_64: "", commit: true });
@@ -125,6 +134,13 @@ export class MicSession {
       });
     });
     socket.close(1000);
+  }
+
+  // Drop the session at once (sign-out): nothing more is sent or committed.
+  close() {
+    this.stopping = true;
+    this.release();
+    if (this.socket && this.socket.readyState <= WebSocket.OPEN) this.socket.close(1000);
   }
 
   release() {

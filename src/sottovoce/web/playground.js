@@ -79,7 +79,7 @@ async function loadLists() {
 export function stop() {
   agent.hangUp();
   voicelab.stop();
-  if (mic) mic.release();
+  if (mic) mic.close();
   mic = null;
   voices = [];
   loading = null;
