@@ -63,10 +63,10 @@ def test_sigterm_drains_then_exits(start_server: ServerFactory) -> None:
                 assert late_close.value.rcvd is not None
                 assert late_close.value.rcvd.code == 1001
 
-                # The stream that was in flight is finished, whole.
+                # The stream that was in flight is finished, whole (within the grace period:
+                # checked on the server's own record below, as this client's pace depends on
+                # the machine's load).
                 received += sum(len(chunk) for chunk in chunks)
-            finished = time.monotonic() - signalled
-        assert finished < GRACE_S
         assert received > 16000 * 2 * 5  # more than 5 s of 16 kHz speech
 
         # The silent socket outlived the grace period: told, then closed as going away.
@@ -90,8 +90,9 @@ def test_sigterm_drains_then_exits(start_server: ServerFactory) -> None:
         (200, "ok", None),
     ]
     [stream_record] = [r for r in records if r.outcome == "ok"]
-    # It was still in flight when the signal came, and was let finish.
-    assert stream_record.started_at_ms + stream_record.duration_ms > signalled_ms
+    # It was still in flight when the signal came, and was let finish within the grace period.
+    ended_ms = stream_record.started_at_ms + stream_record.duration_ms
+    assert signalled_ms < ended_ms < signalled_ms + GRACE_S * 1000
     with server.store.session() as session:
         items = history.list_page(session, creds.workspace_id, HistoryFilter()).items
     # The finished stream's item, whole; the socket cut short left none.
