@@ -17,10 +17,15 @@ workspace deleted, restricted, or its retention settings switched):
 
 A server that drains (:mod:`sottovoce.api.drain`) ends its remaining sockets the same way, with
 :class:`~sottovoce.errors.ServerDraining` and the "going away" close code, 1001.
+
+The guard also reads each socket's messages ahead of its handler (a few MiB at most), so that a
+handler busy in an engine does not stop the server reading the connection: its keepalive would
+otherwise close a live transcription that falls 20 s behind.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from contextlib import ExitStack
 
@@ -34,6 +39,13 @@ GUARD = "sottovoce.socket_guard"
 """Scope key of a WebSocket's guard (set by the middleware)."""
 POLICY_VIOLATION = 1008
 _GONE: Message = {"type": "websocket.disconnect", "code": POLICY_VIOLATION}
+READ_AHEAD_BYTES = 4 * 1024 * 1024
+"""Most message bytes read ahead of a busy handler (about 100 s of a live transcription's
+base64 audio)."""
+
+
+def _size(message: Message) -> int:
+    return len(message.get("text") or message.get("bytes") or b"")
 
 
 class SocketGuard:
@@ -59,6 +71,11 @@ class SocketGuard:
         self._lock = anyio.Lock()
         self._serving: anyio.CancelScope | None = None
         """The handler's scope while it runs (:meth:`serve`)."""
+        self._inbox_in, self._inbox_out = anyio.create_memory_object_stream[Message](math.inf)
+        """Messages read ahead of the handler (:meth:`_read_ahead`)."""
+        self._queued_bytes = 0
+        self._room: anyio.Event | None = None
+        """Set when the handler takes a message: the reader may read on."""
 
     @property
     def ended_by(self) -> SottovoceError | None:
@@ -89,6 +106,7 @@ class SocketGuard:
         async with anyio.create_task_group() as tasks:
             self._serving = tasks.cancel_scope
             tasks.start_soon(self._enforce)
+            tasks.start_soon(self._read_ahead)
             try:
                 await app(scope, self.receive, self.send)
             except Exception as exc:  # raised after the task group, unwrapped
@@ -96,6 +114,8 @@ class SocketGuard:
             finally:
                 tasks.cancel_scope.cancel()
                 self._holding.close()
+        self._inbox_in.close()
+        self._inbox_out.close()
         if failure is not None:
             raise failure
 
@@ -104,10 +124,37 @@ class SocketGuard:
             with anyio.CancelScope() as reading:
                 self._reading.add(reading)
                 try:
-                    return await self._receive()
+                    return await self._next()
                 finally:
                     self._reading.discard(reading)
         return self._tell()
+
+    async def _read_ahead(self) -> None:
+        """Read the client's messages as they arrive, even while the handler is busy (a decode
+        can take seconds on a loaded machine): the server then keeps reading the connection,
+        and sees its keepalive pongs. Otherwise it stops reading until the handler asks for the
+        next message, and closes the connection (1011) once a ping goes unanswered for 20 s.
+        At most ``READ_AHEAD_BYTES`` wait; beyond that, reading waits for the handler again."""
+        while True:
+            while self._queued_bytes > READ_AHEAD_BYTES:
+                self._room = anyio.Event()
+                await self._room.wait()
+            message = await self._receive()
+            self._queued_bytes += _size(message)
+            self._inbox_in.send_nowait(message)
+            if message["type"] == "websocket.disconnect":
+                self._inbox_in.close()
+                return
+
+    async def _next(self) -> Message:
+        try:
+            message = await self._inbox_out.receive()
+        except anyio.EndOfStream:
+            return dict(_GONE)  # read again after the client's disconnect
+        self._queued_bytes -= _size(message)
+        if self._room is not None:
+            self._room.set()
+        return message
 
     def _tell(self) -> Message:
         """The handler learns why its socket ends: raised once, then the client is gone."""
