@@ -19,8 +19,8 @@ A server that drains (:mod:`sottovoce.api.drain`) ends its remaining sockets the
 :class:`~sottovoce.errors.ServerDraining` and the "going away" close code, 1001.
 
 The guard also reads each socket's messages ahead of its handler (a few MiB at most), so that a
-handler busy in an engine does not stop the server reading the connection: its keepalive would
-otherwise close a live transcription that falls 20 s behind.
+handler busy in an engine does not stop the server reading the connection, whose keepalive
+could otherwise close a live transcription that falls 20 s behind.
 """
 
 from __future__ import annotations
