@@ -140,8 +140,9 @@ class RequestLifecycle:
                 # Gone before its body was all here: whatever the route answers (a parse error,
                 # ClientDisconnect) reaches nobody, and the request counts as cut short.
                 state["disconnected"] = state["cut_body"] = True
-            elif message["type"] == "websocket.disconnect":
-                # A client's normal close ends a session as surely as ours does.
+            elif message["type"] == "websocket.disconnect" and not state["complete"]:
+                # A client's normal close ends a session as surely as ours does. (After ours,
+                # a disconnect is the client's answer to it, read ahead by the socket's guard.)
                 if message.get("code") in (1000, 1001):
                     state["complete"] = True
                 else:
