@@ -64,17 +64,22 @@ def recording(
 def browser(
     server: RunningServer, recording: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Browser]:
-    started = launch(
-        tmp_path_factory.mktemp("browser"),
-        server.url,
+    started = with_microphone(tmp_path_factory.mktemp("browser"), server.url, recording)
+    yield started
+    started.quit()
+
+
+def with_microphone(root: Path, base_url: str, recording: Path) -> Browser:
+    """A Chromium whose fake microphone (permission granted) plays ``recording`` in a loop."""
+    return launch(
+        root,
+        base_url,
         (
             "--use-fake-ui-for-media-stream",
             "--use-fake-device-for-media-stream",
             f"--use-file-for-fake-audio-capture={recording}",
         ),
     )
-    yield started
-    started.quit()
 
 
 @pytest.fixture(scope="session")

@@ -13,48 +13,40 @@ import pytest
 from tests.conftest import ServerFactory
 from tests.harness import Creds, RunningServer
 from tests.polling import wait_for
-from tests.web.browser import Browser, launch
-from tests.web.conftest import speech_wav
+from tests.web.browser import Browser
+from tests.web.conftest import speech_wav, with_microphone
 
 
 @pytest.fixture(scope="module")
-def short(start_server: ServerFactory) -> RunningServer:
+def own(start_server: ServerFactory) -> RunningServer:
     server: RunningServer = start_server()
     return server
 
 
 @pytest.fixture(scope="module")
-def listener(short: RunningServer) -> Creds:
-    return short.create_workspace("listener")
+def listener(own: RunningServer) -> Creds:
+    return own.create_workspace("listener")
 
 
 @pytest.fixture(scope="module")
 def browser(
-    short: RunningServer, listener: Creds, tmp_path_factory: pytest.TempPathFactory
+    own: RunningServer, listener: Creds, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Browser]:
     recording = tmp_path_factory.mktemp("recording") / "spoken.wav"
-    recording.write_bytes(speech_wav(short, listener.api_key))
-    started = launch(
-        tmp_path_factory.mktemp("browser"),
-        short.url,
-        (
-            "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-audio-capture={recording}",
-        ),
-    )
+    recording.write_bytes(speech_wav(own, listener.api_key))
+    started = with_microphone(tmp_path_factory.mktemp("browser"), own.url, recording)
     yield started
     started.quit()
 
 
 def test_a_session_whose_server_goes_away_is_shown_and_the_microphone_released(
-    short: RunningServer, browser: Browser, listener: Creds
+    own: RunningServer, browser: Browser, listener: Creds
 ) -> None:
     browser.sign_in(listener.api_key)
     browser.go("playground")
     browser.by_id("mic-start").click()
     wait_for(lambda: browser.by_id("mic-stop").is_enabled(), "the session open")
-    os.killpg(short.proc.pid, signal.SIGKILL)
+    os.killpg(own.proc.pid, signal.SIGKILL)
     shown = browser.wait_text("mic-error", "the page saying the transcription stopped")
     assert "1006" in shown  # closed abnormally: no close frame came
     wait_for(lambda: browser.by_id("mic-start").is_enabled(), "the microphone released")
