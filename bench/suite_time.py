@@ -39,12 +39,18 @@ PARAMS = re.compile(r"\[.*\]$")
 SUMMARY = re.compile(r"^=+ (.*(?:passed|failed|error).*) in [\d.]+s")
 
 
+def tool(tree: Path, env: dict[str, str], *cmd: str) -> str:
+    """Run one of the venv's tools; its output, or an exit that shows what it said."""
+    done = subprocess.run([str(BIN / cmd[0]), *cmd[1:]], cwd=tree, env=env, capture_output=True,
+                          text=True)  # fmt: skip
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(cmd[:2])} failed in {tree}:\n{(done.stdout + done.stderr)[-3000:]}")
+    return done.stdout
+
+
 def collect(tree: Path, env: dict[str, str]) -> list[str]:
-    done = subprocess.run(
-        [str(BIN / "pytest"), "--collect-only", "-q", "-p", "no:cacheprovider"],
-        cwd=tree, env=env, capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    return [line.strip() for line in done.stdout.splitlines() if "::" in line]
+    out = tool(tree, env, "pytest", "--collect-only", "-q", "-p", "no:cacheprovider")
+    return [line.strip() for line in out.splitlines() if "::" in line]
 
 
 def match(base: list[str], head: list[str]) -> tuple[list[str], list[str]]:
@@ -83,8 +89,7 @@ def lint(tree: Path, env: dict[str, str]) -> None:
         shutil.rmtree(tree / cache, ignore_errors=True)
     code = [p for p in ("src", "tests", "bench") if (tree / p).is_dir()]
     for cmd in (["ruff", "check", *code], ["ruff", "format", "--check", *code], ["mypy", "src"]):
-        subprocess.run([str(BIN / cmd[0]), *cmd[1:]], cwd=tree, env=env, check=True,
-                       capture_output=True)  # fmt: skip
+        tool(tree, env, *cmd)
 
 
 @dataclass(frozen=True)
@@ -119,13 +124,14 @@ def main() -> None:
     parser.add_argument("--head-pytest", default="-n 2 --dist loadfile", help="head's")
     args = parser.parse_args()
 
+    archive = subprocess.run(["git", "archive", args.base], cwd=ROOT, capture_output=True)
+    if archive.returncode != 0:
+        sys.exit(f"git archive {args.base}: {archive.stderr.decode(errors='replace').strip()}")
     work = Path(tempfile.mkdtemp(prefix="suite-time-"))
     print(f"working in {work} (removed at the end unless a run fails, to keep its log)")
     base_tree = work / "base"
     base_tree.mkdir()
-    archive = subprocess.run(["git", "archive", args.base], cwd=ROOT, capture_output=True,
-                             check=True).stdout  # fmt: skip
-    subprocess.run(["tar", "-x", "-C", str(base_tree)], input=archive, check=True)
+    subprocess.run(["tar", "-x", "-C", str(base_tree)], input=archive.stdout, check=True)
     clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     base_env = {**clean, "PYTHONPATH": str(base_tree / "src")}
     print(f"collecting the tests of {args.base} and of this checkout ...", flush=True)
