@@ -144,6 +144,34 @@ def test_silence_gives_an_empty_transcript(engine: WhisperTranscriber) -> None:
     assert result.text == ""
 
 
+def noise(seconds: float, rate: int = 16000) -> Clip:
+    samples = np.random.default_rng(7).normal(0, 3000, int(seconds * rate))
+    return Clip(samples.clip(-32768, 32767).astype(np.int16), rate)
+
+
+@pytest.mark.parametrize("sound", [silence, noise])
+def test_audio_without_speech_is_not_decoded_and_no_language_is_guessed(
+    engine: WhisperTranscriber, sound: Callable[[float, int], Clip]
+) -> None:
+    """The VAD hears no speech, so Whisper never runs: its own guess on 30 s of padding would
+    be a language with a probability (English, 0.57 for base), not "nothing was heard"."""
+    guessed = transcribe(engine, sound(2.0, 16000))
+    assert (guessed.segments, guessed.language, guessed.language_probability) == ((), "en", 0.0)
+    asked = transcribe(engine, sound(2.0, 16000), language="fr")
+    assert (asked.segments, asked.language, asked.language_probability) == ((), "fr", 1.0)
+    assert asked.duration == pytest.approx(2.0)
+
+
+def test_speech_after_a_long_pause_keeps_its_place_in_time(
+    engine: WhisperTranscriber, phrase: tuple[list[str], Clip]
+) -> None:
+    """Whisper decodes only the speech the VAD kept; the words are put back where they were."""
+    words, clip = phrase
+    result = transcribe(engine, join(silence(4.0, clip.rate), clip), language="en")
+    assert words_of(result.text) == words
+    assert 3.5 <= result.words[0].start <= result.words[-1].end <= 4.0 + clip.duration + 0.5
+
+
 # Live transcription ------------------------------------------------------------------------
 
 

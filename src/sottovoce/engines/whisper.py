@@ -179,20 +179,33 @@ class WhisperTranscriber:
         temperature: float | None = None,
         offset: float = 0.0,
     ) -> Transcript:
-        """Blocking: transcribe 16 kHz mono float32 samples (call it off the event loop)."""
+        """Blocking: transcribe 16 kHz mono float32 samples (call it off the event loop).
+
+        With ``vad_filter``, the Silero VAD keeps the speech and Whisper decodes only that, as
+        faster-whisper's own filter does. Audio with no speech at all never reaches Whisper:
+        there is nothing to decode, and no language to detect (faster-whisper would still run
+        the encoder on 30 s of padding to guess one, about a second of CPU per request)."""
+        code = self.check_language(language)
         extra: dict[str, Any] = {}
         if prompt:
             extra["initial_prompt"] = prompt
+        chunks = speech_chunks(samples) if options.vad_filter else None
+        if chunks == []:
+            return self._no_speech(code, samples.size / 16_000)
         segments, info = self.model.transcribe(
-            samples,
-            language=self.check_language(language),
+            np.concatenate([samples[c["start"] : c["end"]] for c in chunks]) if chunks else samples,
+            language=code,
             beam_size=options.beam_size,
-            vad_filter=options.vad_filter,
+            vad_filter=False,
             word_timestamps=options.word_timestamps,
             condition_on_previous_text=options.condition_on_previous_text,
             temperature=FALLBACK_TEMPERATURES if temperature is None else temperature,
             **extra,
         )
+        if chunks:
+            from faster_whisper.transcribe import restore_speech_timestamps
+
+            segments = restore_speech_timestamps(segments, chunks, 16_000)
         result = tuple(
             Segment(
                 text=s.text,
@@ -219,6 +232,17 @@ class WhisperTranscriber:
             language=info.language,
             language_probability=float(info.language_probability),
             duration=samples.size / 16_000,
+        )
+
+    def _no_speech(self, language: str | None, duration: float) -> Transcript:
+        """The transcript of audio without speech: no segments; the language asked for, else
+        English (Whisper's own guess on silence) with a probability of 0 (nothing was heard)."""
+        known = language or ("en" if not self.model.model.is_multilingual else None)
+        return Transcript(
+            segments=(),
+            language=known or "en",
+            language_probability=1.0 if known else 0.0,
+            duration=duration,
         )
 
     async def run(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -255,6 +279,14 @@ class WhisperTranscriber:
         from sottovoce.engines.streaming_stt import LiveTranscription
 
         return LiveTranscription(self, options)
+
+
+def speech_chunks(samples: FloatArray) -> list[dict[str, int]]:
+    """Where the Silero VAD hears speech (sample offsets), with faster-whisper's defaults."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    chunks: list[dict[str, int]] = get_speech_timestamps(samples, VadOptions())
+    return chunks
 
 
 def local_transcribers(
