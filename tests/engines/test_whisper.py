@@ -120,6 +120,25 @@ def test_language_is_detected_when_not_given(
     assert result.words == ()
 
 
+def test_detecting_the_language_costs_no_second_encoder_pass(
+    engine: WhisperTranscriber, phrase: tuple[list[str], Clip]
+) -> None:
+    """faster-whisper 1.2.1 encoded the first 30 s window twice (to detect, then to decode).
+    The real ``encode`` is wrapped to count its calls; the transcript must be the one the
+    language given produces."""
+    model = engine.model
+    real, calls = model.encode, []
+    model.encode = lambda features: (calls.append(features.shape), real(features))[1]
+    try:
+        detected = transcribe(engine, phrase[1])
+        passes_detected = len(calls)
+        given = transcribe(engine, phrase[1], language="en")
+    finally:
+        del model.encode
+    assert (passes_detected, len(calls) - passes_detected) == (1, 1)
+    assert (detected.language, detected.segments) == ("en", given.segments)
+
+
 def test_unknown_language_is_a_422(engine: WhisperTranscriber) -> None:
     with pytest.raises(InvalidRequest) as info:
         engine.check_language("xx")

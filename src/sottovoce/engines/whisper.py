@@ -105,7 +105,7 @@ class WhisperTranscriber:
                 return
             # A safety net: the files are passed as bytes, but nothing may reach a model hub.
             os.environ["HF_HUB_OFFLINE"] = "1"
-            from faster_whisper import WhisperModel
+            from sottovoce.engines.whisper_model import model_class
 
             # faster-whisper logs at INFO on its own logger; keep it to warnings.
             logging.getLogger("faster_whisper").setLevel(logging.WARNING)
@@ -113,7 +113,7 @@ class WhisperTranscriber:
             # copy of bytes handed to it for the model's life), else joined in memory.
             folder = model_directory(self.source)
             try:
-                self._model = WhisperModel(
+                self._model = model_class()(
                     str(folder) if folder is not None else self.source.model_id,
                     device="cpu",
                     compute_type=self.settings.compute_type,

@@ -1,0 +1,85 @@
+"""faster-whisper's model, encoding the first 30 s window once when it also detects the language.
+
+faster-whisper 1.2.1 (pinned) detects a language by running Whisper's encoder on the first
+window, throws that output away, and runs the encoder on the same window again to decode it.
+The encoder is most of a short request's cost (it always sees 30 s, padded): for two seconds of
+speech with no language given, base spent 2.8 CPU-s where 1.7 would do. :func:`model_class`
+returns a subclass that keeps the detection's encoder output for the decode of that window:
+
+- detection encodes exactly the window the decoder starts with (the frames ``generate_segments``
+  takes at seek 0, padded), so the transcript is the one the language given would produce;
+- the output is kept per thread (decodes run on several worker threads, one model) and only
+  from ``detect_language`` to the next ``generate_segments`` of the same ``transcribe`` call.
+
+The subclass touches three methods by name; a test checks that one encoder pass is made and that
+the words match a decode with the language given, so an upgrade that changes them is caught.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from typing import Any
+
+
+@functools.cache
+def model_class() -> type[Any]:
+    """The :class:`faster_whisper.WhisperModel` subclass (faster-whisper is imported on first
+    use: it loads ctranslate2 and onnxruntime)."""
+    from faster_whisper import WhisperModel
+    from faster_whisper.audio import pad_or_trim
+
+    class OneEncoderPassWhisper(WhisperModel):  # type: ignore[misc]
+        _first = threading.local()
+
+        def transcribe(self, *args: Any, **kwargs: Any) -> Any:
+            self._first.output = None  # nothing left from an earlier call that failed midway
+            return super().transcribe(*args, **kwargs)
+
+        def detect_language(
+            self,
+            audio: Any = None,
+            features: Any = None,
+            vad_filter: bool = False,
+            vad_parameters: Any = None,
+            language_detection_segments: int = 1,
+            language_detection_threshold: float = 0.5,
+        ) -> tuple[str, float, list[tuple[str, float]]]:
+            if audio is not None or features is None or language_detection_segments != 1:
+                result: tuple[str, float, list[tuple[str, float]]] = super().detect_language(
+                    audio,
+                    features,
+                    vad_filter,
+                    vad_parameters,
+                    language_detection_segments,
+                    language_detection_threshold,
+                )
+                return result
+            # The decoder's first window: content frames (the last one is padding), at most 30 s.
+            frames = min(features.shape[-1] - 1, self.feature_extractor.nb_max_frames)
+            encoded = self.encode(pad_or_trim(features[..., :frames]))
+            self._first.output = encoded
+            probabilities = [
+                (token[2:-2], probability)
+                for token, probability in self.model.detect_language(encoded)[0]
+            ]
+            # One window: faster-whisper takes its top language whatever the threshold.
+            language, probability = probabilities[0]
+            return language, probability, probabilities
+
+        def generate_segments(
+            self,
+            features: Any,
+            tokenizer: Any,
+            options: Any,
+            log_progress: Any,
+            encoder_output: Any = None,
+        ) -> Any:
+            kept, self._first.output = getattr(self._first, "output", None), None
+            if encoder_output is None:
+                encoder_output = kept
+            return super().generate_segments(
+                features, tokenizer, options, log_progress, encoder_output
+            )
+
+    return OneEncoderPassWhisper
