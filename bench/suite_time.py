@@ -4,10 +4,10 @@ tests, interleaved in one run so the machine's drift between runs cancels out.
 - **base**: the earlier commit's test steps (by default cb99b3e, the foundation): lint (ruff,
   ruff format, mypy, caches cleared as in CI's fresh clone) then ``pytest`` as its Makefile ran
   it (``--base-pytest``, serial by default).
-- **head**: this checkout's lint, then ``pytest -n 2 --dist loadfile`` (``--head-pytest``) on
-  the base's tests only, found again where they moved: the same file name and test name, else
-  the same test name without its parameters in that file, else that name anywhere. Tests added
-  since are not run, so the two sides do the same checks.
+- **head**: this checkout's ``make test`` steps: ruff, then mypy beside ``pytest -n 2 --dist
+  loadfile`` (``--head-pytest``) on the base's tests only, found again where they moved: the
+  same file name and test name, else the same test name without its parameters in that file,
+  else that name anywhere. Tests added since are not run, so the two sides do the same checks.
 
 The base's source is extracted with ``git archive`` into a temporary folder (nothing is added to
 this repository) and runs on this checkout's ``.venv``; that works while its pins are a subset of
@@ -84,12 +84,15 @@ def match(base: list[str], head: list[str]) -> tuple[list[str], list[str]]:
     return list(found), missing
 
 
-def lint(tree: Path, env: dict[str, str]) -> None:
+def lint(tree: Path, env: dict[str, str], types: bool) -> None:
+    """Ruff (caches cleared as in a fresh clone), and mypy too when ``types``."""
     for cache in (".mypy_cache", ".ruff_cache", ".pytest_cache"):
         shutil.rmtree(tree / cache, ignore_errors=True)
     code = [p for p in ("src", "tests", "bench") if (tree / p).is_dir()]
-    for cmd in (["ruff", "check", *code], ["ruff", "format", "--check", *code], ["mypy", "src"]):
+    for cmd in (["ruff", "check", *code], ["ruff", "format", "--check", *code]):
         tool(tree, env, *cmd)
+    if types:
+        tool(tree, env, "mypy", "src")
 
 
 @dataclass(frozen=True)
@@ -99,14 +102,25 @@ class Run:
     summary: str
 
 
-def timed(tree: Path, env: dict[str, str], pytest_args: list[str], log: Path) -> Run:
-    """One ``make test``'s steps; wall seconds and the CPU seconds of everything it started."""
+def timed(
+    tree: Path, env: dict[str, str], pytest_args: list[str], log: Path, types_beside: bool
+) -> Run:
+    """One ``make test``'s steps (mypy before pytest, or beside it when ``types_beside``); wall
+    seconds and the CPU seconds of everything it started."""
     before = os.times()
     start = time.monotonic()
-    lint(tree, env)
+    lint(tree, env, types=not types_beside)
+    types = None
+    if types_beside:
+        types = subprocess.Popen([str(BIN / "mypy"), "src"], cwd=tree, env=env, text=True,
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
     with log.open("w") as out:
         done = subprocess.run([str(BIN / "pytest"), "-p", "no:cacheprovider", *pytest_args],
                               cwd=tree, env=env, stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+    if types is not None:
+        said = types.communicate()[0]
+        if types.returncode != 0:
+            sys.exit(f"mypy src failed in {tree}:\n{said[-3000:]}")
     wall = time.monotonic() - start
     after = os.times()
     summary = [m.group(1) for line in log.read_text().splitlines() if (m := SUMMARY.match(line))]
@@ -141,17 +155,17 @@ def main() -> None:
     for node in missing:
         print(f"  not found at head: {node}")
     sides = {
-        "base": (base_tree, base_env, shlex.split(args.base_pytest)),
-        "head": (ROOT, clean, [*shlex.split(args.head_pytest), *head_ids]),
+        "base": (base_tree, base_env, shlex.split(args.base_pytest), False),
+        "head": (ROOT, clean, [*shlex.split(args.head_pytest), *head_ids], True),
     }
     results: dict[str, list[Run]] = {"base": [], "head": []}
     order = [("base", "head"), ("head", "base")]
     for n in range(args.rounds):
         for side in order[n % 2]:
-            tree, env, pytest_args = sides[side]
+            tree, env, pytest_args, types_beside = sides[side]
             load = os.getloadavg()[0]
             print(f"round {n + 1}: {side} (load {load:.2f}) ...", end=" ", flush=True)
-            r = timed(tree, env, pytest_args, work / f"{side}-{n + 1}.log")
+            r = timed(tree, env, pytest_args, work / f"{side}-{n + 1}.log", types_beside)
             results[side].append(r)
             print(f"{r.wall:.0f} s wall, {r.cpu:.0f} CPU-s; {r.summary}", flush=True)
     base_wall = statistics.median(r.wall for r in results["base"])

@@ -56,10 +56,16 @@ TEST_ENV = {
 }
 
 
-FIRST = ("tests/audit/test_audit.py", "tests/web/", "tests/api/elevenlabs/test_voices.py")
-"""The longest modules (a whole audit alone takes minutes): started first, so that on two
-workers (``make test``) they run beside the many short ones instead of after them. pytest-xdist
-follows this order only without its ``loadscope_reorder`` (see ``pytest_configure``)."""
+FIRST = (
+    *("tests/audit/test_audit.py", "tests/web/", "tests/api/elevenlabs/test_voices.py"),
+    *("tests/api/test_stt_channels.py", "tests/api/elevenlabs/test_realtime_stt.py"),
+    *("tests/engines/test_whisper.py", "tests/test_cli.py"),
+)
+"""The longest modules (a whole audit takes a minute or more, the others 20-35 s each), longest
+first: started first, so that on two workers (``make test``) the many short ones fill the end
+instead of one worker finishing a long module alone (seen: ``test_cli`` last, 9 s with one core
+idle). pytest-xdist follows this order only without its ``loadscope_reorder`` (see
+``pytest_configure``)."""
 
 
 def pytest_configure(config: pytest.Config) -> None:
