@@ -139,6 +139,17 @@ def test_detecting_the_language_costs_no_second_encoder_pass(
     assert (detected.language, detected.segments) == ("en", given.segments)
 
 
+def test_no_encoder_output_outlives_a_call_that_fails_after_detecting(
+    engine: WhisperTranscriber, phrase: tuple[list[str], Clip]
+) -> None:
+    """The kept encoder output is audio-derived content: a call that fails between detection
+    and decoding (here an unknown task, refused after the language is detected) leaves none."""
+    samples = phrase[1].samples.astype(np.float32) / 32768  # 22.05 kHz read as 16: still speech
+    with pytest.raises(ValueError, match="summarise"):  # faster-whisper's own refusal
+        engine.model.transcribe(samples, task="summarise")
+    assert getattr(type(engine.model)._first, "output", None) is None
+
+
 def test_unknown_language_is_a_422(engine: WhisperTranscriber) -> None:
     with pytest.raises(InvalidRequest) as info:
         engine.check_language("xx")

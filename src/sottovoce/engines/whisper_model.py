@@ -9,7 +9,8 @@ returns a subclass that keeps the detection's encoder output for the decode of t
 - detection encodes exactly the window the decoder starts with (the frames ``generate_segments``
   takes at seek 0, padded), so the transcript is the one the language given would produce;
 - the output is kept per thread (decodes run on several worker threads, one model) and only
-  from ``detect_language`` to the next ``generate_segments`` of the same ``transcribe`` call.
+  inside one ``transcribe`` call, from ``detect_language`` to ``generate_segments``: it is
+  audio-derived content, and nothing of a request may outlive it, even in memory.
 
 The subclass touches three methods by name; a test checks that one encoder pass is made and that
 the words match a decode with the language given, so an upgrade that changes them is caught.
@@ -33,8 +34,13 @@ def model_class() -> type[Any]:
         _first = threading.local()
 
         def transcribe(self, *args: Any, **kwargs: Any) -> Any:
-            self._first.output = None  # nothing left from an earlier call that failed midway
-            return super().transcribe(*args, **kwargs)
+            # The decode's generator holds the output from here on: the thread keeps nothing
+            # of this request once the call returns, or fails between detection and decoding.
+            self._first.output = None
+            try:
+                return super().transcribe(*args, **kwargs)
+            finally:
+                self._first.output = None
 
         def detect_language(
             self,
