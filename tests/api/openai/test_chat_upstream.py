@@ -17,6 +17,7 @@ import pytest
 
 from sottovoce.engines.llama import embedded_model_path
 from tests.conftest import ServerFactory
+from tests.engines.misbehaving import HttpProvider
 from tests.harness import Creds, RunningServer, free_port
 from tests.polling import wait_for
 
@@ -34,6 +35,9 @@ class Setup:
         # tests' requests (some metered late, like the one the front gave up on) never land there.
         self.counted_creds = upstream.create_workspace("provider-account-counted")
         stopped_url = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
+        # Takes the request and never answers: a timeout whatever the machine's speed. (A real
+        # provider with a 50 ms timeout answered a short reply in time on a loaded machine.)
+        self.silent = HttpProvider("silent")
 
         def provider(name: str, sync: str, streaming: str, **more: object) -> dict[str, object]:
             return {
@@ -52,7 +56,7 @@ class Setup:
             provider("synconly", "none", "retains"),
             provider("retainer", "retains", "retains"),
             provider("stopped", "none", "none", base_url=stopped_url),
-            provider("slow", "none", "none", timeout_s=0.05),
+            provider("slow", "none", "none", base_url=f"{self.silent.url}/v1", timeout_s=0.2),
             provider("counted-synconly", "none", "retains", api_key=counted),
             provider("counted-retainer", "retains", "retains", api_key=counted),
         ]
@@ -81,6 +85,7 @@ def setup(server: RunningServer, start_server: ServerFactory) -> Iterator[Setup]
     yield made
     for sdk in made.clients:
         sdk.close()
+    made.silent.close()
 
 
 def client(setup: Setup, creds: Creds) -> openai.OpenAI:
