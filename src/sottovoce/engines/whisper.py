@@ -27,6 +27,12 @@ from sottovoce.engines.base import (
     TranscriptionStream,
     Word,
 )
+from sottovoce.engines.whisper_model import (
+    join_speech,
+    model_class,
+    restore_timestamps,
+    speech_chunks,
+)
 from sottovoce.engines.whisper_weights import (
     WHISPER_BASE,
     WHISPER_TINY_EN,
@@ -105,8 +111,6 @@ class WhisperTranscriber:
                 return
             # A safety net: the files are passed as bytes, but nothing may reach a model hub.
             os.environ["HF_HUB_OFFLINE"] = "1"
-            from sottovoce.engines.whisper_model import model_class
-
             # faster-whisper logs at INFO on its own logger; keep it to warnings.
             logging.getLogger("faster_whisper").setLevel(logging.WARNING)
             # From the package's folder when the model is whole there (CTranslate2 would keep a
@@ -193,7 +197,7 @@ class WhisperTranscriber:
         if chunks == []:
             return self._no_speech(code, samples.size / 16_000)
         segments, info = self.model.transcribe(
-            np.concatenate([samples[c["start"] : c["end"]] for c in chunks]) if chunks else samples,
+            join_speech(samples, chunks) if chunks else samples,
             language=code,
             beam_size=options.beam_size,
             vad_filter=False,
@@ -203,9 +207,7 @@ class WhisperTranscriber:
             **extra,
         )
         if chunks:
-            from faster_whisper.transcribe import restore_speech_timestamps
-
-            segments = restore_speech_timestamps(segments, chunks, 16_000)
+            segments = restore_timestamps(segments, chunks)
         result = tuple(
             Segment(
                 text=s.text,
@@ -236,8 +238,9 @@ class WhisperTranscriber:
 
     def _no_speech(self, language: str | None, duration: float) -> Transcript:
         """The transcript of audio without speech: no segments; the language asked for, else
-        English (Whisper's own guess on silence) with a probability of 0 (nothing was heard)."""
-        known = language or ("en" if not self.model.model.is_multilingual else None)
+        English (Whisper's own guess on silence) with a probability of 0 (nothing was heard),
+        or 1 from an English-only model. The model need not be loaded to say so."""
+        known = language or ("en" if self.info.languages == ("en",) else None)
         return Transcript(
             segments=(),
             language=known or "en",
@@ -279,14 +282,6 @@ class WhisperTranscriber:
         from sottovoce.engines.streaming_stt import LiveTranscription
 
         return LiveTranscription(self, options)
-
-
-def speech_chunks(samples: FloatArray) -> list[dict[str, int]]:
-    """Where the Silero VAD hears speech (sample offsets), with faster-whisper's defaults."""
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
-
-    chunks: list[dict[str, int]] = get_speech_timestamps(samples, VadOptions())
-    return chunks
 
 
 def local_transcribers(

@@ -1,10 +1,22 @@
-"""faster-whisper's model, encoding the first 30 s window once when it also detects the language.
+"""faster-whisper as sottovoce drives it: the two places that lean on its pinned internals.
 
-faster-whisper 1.2.1 (pinned) detects a language by running Whisper's encoder on the first
-window, throws that output away, and runs the encoder on the same window again to decode it.
-The encoder is most of a short request's cost (it always sees 30 s, padded): for two seconds of
-speech with no language given, base spent 2.8 CPU-s where 1.7 would do. :func:`model_class`
-returns a subclass that keeps the detection's encoder output for the decode of that window:
+Both save CPU that no request needs, and both depend on faster-whisper 1.2.1 (pinned) by name, so
+they live here together, with the tests in ``tests/engines/test_whisper.py`` that catch an
+upgrade that changes them.
+
+**The speech cut** (:func:`speech_chunks`, :func:`join_speech`, :func:`restore_timestamps`).
+faster-whisper's own VAD filter cuts audio down to its speech and decodes that; when there is no
+speech at all it still runs Whisper's encoder on 30 s of padding to guess a language, about a
+CPU-second per request. sottovoce runs the same Silero VAD with the same defaults itself, so it
+can answer audio without speech without Whisper, then decodes only the speech and maps the
+timestamps back with faster-whisper's function.
+
+**One encoder pass** (:func:`model_class`). faster-whisper detects a language by running Whisper's
+encoder on the first window, throws that output away, and runs the encoder on the same window
+again to decode it. The encoder is most of a short request's cost (it always sees 30 s, padded):
+for two seconds of speech with no language given, base spent 2.8 CPU-s where 1.7 would do.
+:func:`model_class` returns a subclass that keeps the detection's encoder output for the decode
+of that window:
 
 - detection encodes exactly the window the decoder starts with (the frames ``generate_segments``
   takes at seek 0, padded), so the transcript is the one the language given would produce;
@@ -13,14 +25,44 @@ returns a subclass that keeps the detection's encoder output for the decode of t
   audio-derived content, and nothing of a request may outlive it, even in memory.
 
 The subclass touches three methods by name; a test checks that one encoder pass is made and that
-the words match a decode with the language given, so an upgrade that changes them is caught.
+the words match a decode with the language given.
 """
 
 from __future__ import annotations
 
 import functools
 import threading
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from sottovoce.audio.pcm import FloatArray
+
+SAMPLE_RATE = 16_000
+
+
+def speech_chunks(samples: FloatArray) -> list[dict[str, int]]:
+    """Where the Silero VAD hears speech (sample offsets), with faster-whisper's defaults."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    chunks: list[dict[str, int]] = get_speech_timestamps(samples, VadOptions())
+    return chunks
+
+
+def join_speech(samples: FloatArray, chunks: list[dict[str, int]]) -> FloatArray:
+    """The speech of ``samples`` alone, chunk after chunk (what Whisper is given to decode)."""
+    joined: FloatArray = np.concatenate([samples[c["start"] : c["end"]] for c in chunks])
+    return joined
+
+
+def restore_timestamps(segments: Iterable[Any], chunks: list[dict[str, int]]) -> Iterable[Any]:
+    """faster-whisper's segments of :func:`join_speech`'s audio, timed in the original audio."""
+    from faster_whisper.transcribe import restore_speech_timestamps
+
+    restored: Iterable[Any] = restore_speech_timestamps(segments, chunks, SAMPLE_RATE)
+    return restored
 
 
 @functools.cache
