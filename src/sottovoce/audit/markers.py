@@ -23,7 +23,7 @@ def new_marker() -> str:
     """A fresh canary: unique (20 random lowercase letters, 94 bits), and unlike anything a
     server would write of its own. Letters, not hex digits: a voice reads them as one made-up
     word (about 2 s of speech), where it spelled out hex letter by letter and number by number
-    (about 6 s), and every probe and test that speaks a marker paid for that synthesis."""
+    (about 7 s), and every probe and test that speaks a marker paid for that synthesis."""
     return "CANARY" + "".join(secrets.choice(string.ascii_lowercase) for _ in range(20))
 
 
