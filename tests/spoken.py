@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import io
 import random
+import re
 import wave
 from dataclasses import dataclass
 
@@ -60,6 +61,22 @@ def speak(text: str) -> Clip:
 def random_phrase(n: int = 4, seed: int | None = None) -> list[str]:
     """Distinct common words: a spoken marker the transcript must bring back."""
     return random.Random(seed).sample(WORDS, n)
+
+
+def words_of(text: str) -> list[str]:
+    """The words of a transcript as runs of letters, lower-cased: what a test compares with the
+    words it spoke, whatever the punctuation and capitals."""
+    return re.findall(r"[a-z]+", text.lower())
+
+
+def word_edits(said: list[str], heard: list[str]) -> int:
+    """Word-level edit distance: substitutions, insertions and deletions."""
+    row = list(range(len(heard) + 1))
+    for i, a in enumerate(said, 1):
+        diagonal, row[0] = row[0], i
+        for j, b in enumerate(heard, 1):
+            diagonal, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, diagonal + (a != b))
+    return row[-1]
 
 
 def silence(seconds: float, rate: int) -> Clip:

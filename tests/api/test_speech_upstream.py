@@ -24,12 +24,11 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from tests.api.deepgram.test_listen import pcm16k
-from tests.api.test_tts_roundtrip import word_edits, words
 from tests.conftest import ServerFactory
 from tests.engines.misbehaving import HttpProvider
 from tests.harness import Creds, RunningServer, free_port, new_canary
 from tests.polling import wait_for
-from tests.spoken import pcm_wav
+from tests.spoken import pcm_wav, word_edits, words_of
 
 FOX = "The quick brown fox jumps over the lazy dog."
 ZDR = "zdr-by-agreement"
@@ -132,7 +131,7 @@ def listen_live(setup: Setup, creds: Creds, model: str) -> list[dict[str, Any]]:
 
 def heard(messages: list[dict[str, Any]]) -> list[str]:
     finals = [m for m in messages if m["type"] == "Results" and m["is_final"]]
-    return words(" ".join(m["channel"]["alternatives"][0]["transcript"] for m in finals))
+    return words_of(" ".join(m["channel"]["alternatives"][0]["transcript"] for m in finals))
 
 
 # The rule ---------------------------------------------------------------------------------------
@@ -171,7 +170,7 @@ def test_assemblyai_files_are_refused_under_zdr_and_its_streaming_is_served(setu
     )
     assert (inworld.status_code, inworld.json()["code"]) == (403, 7)
     # Streaming is covered: the session goes upstream and comes back with the words.
-    assert word_edits(words(FOX), heard(listen_live(setup, creds, model))) <= 1
+    assert word_edits(words_of(FOX), heard(listen_live(setup, creds, model))) <= 1
     # The provider metered that one session and nothing else: no refused file ever reached it.
     records = setup.upstream.wait_for_usage(setup.counted.workspace_id, 1, "stt")
     assert [r.status_code for r in records] == [101]
@@ -195,8 +194,8 @@ def test_an_agreement_shows_in_the_header_and_the_model_list(setup: Setup) -> No
     assert reply.headers["x-sottovoce-retention"] == f"{ZDR}; provider=agreed; mode=sync"
     assert (
         word_edits(
-            words(FOX),
-            words(reply.json()["results"]["channels"][0]["alternatives"][0]["transcript"]),
+            words_of(FOX),
+            words_of(reply.json()["results"]["channels"][0]["alternatives"][0]["transcript"]),
         )
         <= 1
     )
@@ -229,7 +228,7 @@ def test_a_fallback_serves_a_down_provider_within_the_rule(setup: Setup) -> None
         # Under ZDR the first fallback (OpenAI, which retains) may not be used: it is skipped.
         assert f"provider={served};" in reply.headers["x-sottovoce-retention"]
         text = reply.json()["results"]["channels"][0]["alternatives"][0]["transcript"]
-        assert word_edits(words(FOX), words(text)) <= 1
+        assert word_edits(words_of(FOX), words_of(text)) <= 1
     spoken = httpx.post(
         f"{setup.front.url}/v1/speak",
         params={"model": "stopped/aura-y", "encoding": "linear16", "container": "none"},

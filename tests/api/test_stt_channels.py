@@ -3,22 +3,16 @@ words, whether the client asks for it (ElevenLabs ``use_multi_channel``) or not.
 
 from __future__ import annotations
 
-import re
-
 import httpx
 import pytest
 from elevenlabs import ElevenLabs
 from openai import OpenAI
 
 from tests.harness import Creds, RunningServer
-from tests.spoken import Clip, join, multichannel_wav, random_phrase, silence, speak
+from tests.spoken import Clip, join, multichannel_wav, random_phrase, silence, speak, words_of
 
 AGENT = "Thank you for calling the clinic, how can I help you today?"
 CALLER = "I would like to move my appointment to next Thursday morning."
-
-
-def words_of(text: str) -> list[str]:
-    return re.findall(r"[a-z]+", text.lower())
 
 
 @pytest.fixture(scope="module")

@@ -13,14 +13,10 @@ from elevenlabs import ElevenLabs
 from openai import OpenAI
 
 from tests.harness import Creds, RunningServer
-from tests.spoken import Clip, encode, join, resample, silence, speak
+from tests.spoken import Clip, encode, join, resample, silence, speak, words_of
 
 SENTENCE = "The nurse will call you back after lunch to confirm the appointment."
 WORDS = re.findall(r"[a-z]+", SENTENCE.lower())
-
-
-def words_of(text: str) -> list[str]:
-    return re.findall(r"[a-z]+", text.lower())
 
 
 @pytest.fixture(scope="module")

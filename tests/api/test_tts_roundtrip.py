@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
 import httpx
 import pytest
 
 from tests.harness import Creds, RunningServer
+from tests.spoken import word_edits, words_of
 
 SENTENCE = "The quick brown fox jumps over the lazy dog."
-
-
-def words(text: str) -> list[str]:
-    return re.findall(r"[a-z]+", text.lower())
-
-
-def word_edits(said: list[str], heard: list[str]) -> int:
-    """Word-level edit distance: substitutions, insertions and deletions."""
-    row = list(range(len(heard) + 1))
-    for i, a in enumerate(said, 1):
-        diagonal, row[0] = row[0], i
-        for j, b in enumerate(heard, 1):
-            diagonal, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, diagonal + (a != b))
-    return row[-1]
 
 
 def test_word_edits_counts_each_change() -> None:
@@ -74,5 +59,5 @@ def test_speech_transcribes_back_to_its_text(
     # never sounds quite the same twice, and Whisper once in a hundred or so runs hears one word
     # differently ("quit" for "quick", seen in CI). One slip is allowed; silence, truncated or
     # garbled audio, or the wrong text, still fails.
-    heard = words(transcript.json()["text"])
-    assert word_edits(words(SENTENCE), heard) <= 1, heard
+    heard = words_of(transcript.json()["text"])
+    assert word_edits(words_of(SENTENCE), heard) <= 1, heard

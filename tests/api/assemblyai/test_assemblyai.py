@@ -20,11 +20,10 @@ from assemblyai.streaming.v3 import (
 )
 
 from tests.api.deepgram.test_listen import pcm16k
-from tests.api.test_tts_roundtrip import word_edits, words
 from tests.conftest import ServerFactory
 from tests.harness import Creds, RunningServer
 from tests.polling import wait_for
-from tests.spoken import pcm_wav
+from tests.spoken import pcm_wav, word_edits, words_of
 
 FOX = "The quick brown fox jumps over the lazy dog."
 # assemblyai 1.8.2 still calls pydantic's v1 methods (``copy``, ``dict``, ``parse_obj``) and
@@ -60,7 +59,7 @@ def transcribe(server: RunningServer, creds: Creds, **config: object) -> aai.Tra
 def test_an_async_transcript_has_the_words(server: RunningServer, workspace: Creds) -> None:
     transcript = transcribe(server, workspace, speaker_labels=True, language_code="en_us")
     assert transcript.status == aai.TranscriptStatus.completed, transcript.error
-    assert word_edits(words(FOX), words(transcript.text or "")) <= 1
+    assert word_edits(words_of(FOX), words_of(transcript.text or "")) <= 1
     first = transcript.words[0]  # type: ignore[index]
     assert first.text == "The" and 0 <= first.start < first.end < 1000  # milliseconds
     assert transcript.utterances and transcript.utterances[0].speaker == "A"
@@ -134,7 +133,7 @@ def test_streaming_turns_end_with_the_words(server: RunningServer, workspace: Cr
     assert heard[0][0] == "begin" and heard[-1][0] == "end"
     ends = [e for kind, e in heard if kind == "turn" and e.end_of_turn]  # type: ignore[attr-defined]
     text = " ".join(e.transcript for e in ends)  # type: ignore[attr-defined]
-    assert word_edits(words(FOX), words(text)) <= 1, text
+    assert word_edits(words_of(FOX), words_of(text)) <= 1, text
     assert all(e.turn_is_formatted for e in ends)  # type: ignore[attr-defined]
 
 

@@ -5,7 +5,6 @@ neither the words heard nor a bad command's text leave a trace)."""
 from __future__ import annotations
 
 import json
-import re
 import time
 from typing import Any
 
@@ -14,14 +13,10 @@ from cartesia import Cartesia
 from websockets.sync.client import connect
 
 from tests.harness import Creds, RunningServer
-from tests.spoken import join, random_phrase, resample, silence, speak
+from tests.spoken import join, random_phrase, resample, silence, speak, words_of
 
 SENTENCE = "Please bring the blue jacket to the garden party tomorrow."
 LEGACY: Any = {"legacy": True}  # the SDK connects outside a with-block (websockets 17 warns)
-
-
-def words_of(text: str) -> list[str]:
-    return re.findall(r"[a-z]+", text.lower())
 
 
 def pcm16k(text: str) -> bytes:

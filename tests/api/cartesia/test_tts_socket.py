@@ -12,7 +12,6 @@ from cartesia import Cartesia
 from websockets.sync.client import connect
 
 from sottovoce.audit.sockets import CARTESIA
-from tests.api.test_tts_roundtrip import word_edits, words
 from tests.api.tts_audio import assert_speech, pcm16
 from tests.api.tts_sockets import (
     assert_only_whole_utterances_kept,
@@ -24,7 +23,7 @@ from tests.api.tts_sockets import (
     wait_usage,
 )
 from tests.harness import Creds, RunningServer
-from tests.spoken import pcm_wav
+from tests.spoken import pcm_wav, word_edits, words_of
 
 VOICE = {"mode": "id", "id": "a0e99841-438c-4a64-b679-ae501e7d6091"}
 PCM = {"container": "raw", "encoding": "pcm_s16le", "sample_rate": 16000}
@@ -69,11 +68,11 @@ def test_two_contexts_interleaved_each_speak_their_own_text(
     assert [e.type for e in events_b] == ["done"]
     assert events_a[-1].type == "done"
     for audio, text in ((audio_a, first), (audio_b, second)):
-        heard = words(transcribe(server, workspace, pcm_wav(audio, 16000)))
-        assert word_edits(words(text), heard) <= 1, heard
+        heard = words_of(transcribe(server, workspace, pcm_wav(audio, 16000)))
+        assert word_edits(words_of(text), heard) <= 1, heard
     # Word timestamps: every word once, in order, ending within the context's audio.
     stamps = [e.word_timestamps for e in events_a if e.type == "timestamps"]
-    assert words(" ".join(w for s in stamps for w in s.words)) == words(first)
+    assert words_of(" ".join(w for s in stamps for w in s.words)) == words_of(first)
     ends = [end for s in stamps for end in s.end]
     assert ends == sorted(ends)
     assert 0.6 * len(audio_a) / 32000 < ends[-1] <= len(audio_a) / 32000 + 0.01

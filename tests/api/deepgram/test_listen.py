@@ -16,9 +16,8 @@ from deepgram.core.api_error import ApiError
 from deepgram.environment import DeepgramClientEnvironment
 from websockets.sync.client import connect
 
-from tests.api.test_tts_roundtrip import word_edits, words
 from tests.harness import Creds, RunningServer
-from tests.spoken import join, pcm_wav, resample, silence, speak
+from tests.spoken import join, pcm_wav, resample, silence, speak, word_edits, words_of
 
 FOX = "The quick brown fox jumps over the lazy dog."
 pytestmark = pytest.mark.filterwarnings(r"ignore:websockets\..* is deprecated:DeprecationWarning")
@@ -52,7 +51,7 @@ def test_a_file_is_transcribed(server: RunningServer, http: httpx.Client, worksp
     )
     assert reply.results is not None and reply.metadata is not None
     alternative = reply.results.channels[0].alternatives[0]  # type: ignore[index]
-    assert word_edits(words(FOX), words(alternative.transcript or "")) <= 1
+    assert word_edits(words_of(FOX), words_of(alternative.transcript or "")) <= 1
     first = alternative.words[0]  # type: ignore[index]
     assert (first.word, first.punctuated_word) == ("the", "The")
     assert reply.metadata.request_id and reply.results.utterances
@@ -94,7 +93,7 @@ def test_live_audio_gets_interim_final_and_utterance_end_results(
     assert "UtteranceEnd" in kinds
     finals = [m for m in messages if m.type == "Results" and m.is_final]
     heard = " ".join(m.channel.alternatives[0].transcript for m in finals)
-    assert word_edits(words(FOX), words(heard)) <= 1, heard
+    assert word_edits(words_of(FOX), words_of(heard)) <= 1, heard
     assert any(m.from_finalize for m in finals), "Finalize is answered"
 
 
@@ -171,4 +170,4 @@ def test_zero_retention_leaves_only_usage_and_otherwise_history_keeps_the_words(
         expected = 0 if creds is zdr_workspace else 2
         assert len([item for item in kept if item["source"] == "STT"]) == expected
         for item in kept:
-            assert word_edits(words(FOX), words(item["text"])) <= 1
+            assert word_edits(words_of(FOX), words_of(item["text"])) <= 1

@@ -18,7 +18,6 @@ from deepgram.speak.v1.types import SpeakV1Text
 from websockets.sync.client import connect
 
 from sottovoce.audit.sockets import DEEPGRAM
-from tests.api.test_tts_roundtrip import word_edits, words
 from tests.api.tts_audio import assert_speech, decode, pcm16
 from tests.api.tts_sockets import (
     assert_only_whole_utterances_kept,
@@ -29,7 +28,7 @@ from tests.api.tts_sockets import (
     wait_sockets,
 )
 from tests.harness import Creds, RunningServer
-from tests.spoken import pcm_wav
+from tests.spoken import pcm_wav, word_edits, words_of
 
 FOX = "The quick brown fox jumps over the lazy dog."
 GOODBYE = "Thank you for calling the clinic today."
@@ -67,8 +66,8 @@ def test_rest_speak_gives_a_wav_that_transcribes_back(
     codec, rate, samples = decode(audio)
     assert (codec, rate) == ("pcm_s16le", 16000)
     assert_speech(samples, rate, FOX)
-    heard = words(transcribe(server, workspace, audio))
-    assert word_edits(words(FOX), heard) <= 1, heard
+    heard = words_of(transcribe(server, workspace, audio))
+    assert word_edits(words_of(FOX), heard) <= 1, heard
 
 
 def test_rest_default_is_mp3(server: RunningServer, http: httpx.Client, workspace: Creds) -> None:
@@ -143,10 +142,10 @@ def test_socket_speaks_flushes_clears_and_closes(
             if isinstance(message, bytes):
                 tail += message
     assert_speech(pcm16(audio), 16000, FOX)
-    heard = words(transcribe(server, workspace, pcm_wav(audio, 16000)))
-    assert word_edits(words(FOX), heard) <= 1, heard
-    heard = words(transcribe(server, workspace, pcm_wav(tail, 16000)))
-    assert word_edits(words(GOODBYE), heard) <= 1, heard
+    heard = words_of(transcribe(server, workspace, pcm_wav(audio, 16000)))
+    assert word_edits(words_of(FOX), heard) <= 1, heard
+    heard = words_of(transcribe(server, workspace, pcm_wav(tail, 16000)))
+    assert word_edits(words_of(GOODBYE), heard) <= 1, heard
 
 
 def test_the_first_clause_is_spoken_before_the_flush(

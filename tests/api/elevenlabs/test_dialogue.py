@@ -11,9 +11,9 @@ import pytest
 from elevenlabs import DialogueInput
 from elevenlabs.client import ElevenLabs
 
-from tests.api.test_tts_roundtrip import word_edits, words
 from tests.api.tts_audio import decode, heard
 from tests.harness import Creds, RunningServer
+from tests.spoken import word_edits, words_of
 
 FIRST, SECOND = "Good morning, Anna.", "Hello Peter, the garden looks lovely."
 
@@ -40,8 +40,8 @@ def test_the_turns_are_spoken_in_order_in_one_stream(
     audio = b"".join(eleven.text_to_dialogue.convert(inputs=turns(), output_format="mp3_44100_64"))
     codec, rate, _ = decode(audio)
     assert codec.startswith("mp3") and rate == 44100
-    said = words(FIRST + " " + SECOND)
-    assert word_edits(said, words(heard(server.url, workspace.api_key, audio, "a.mp3"))) <= 1
+    said = words_of(FIRST + " " + SECOND)
+    assert word_edits(said, words_of(heard(server.url, workspace.api_key, audio, "a.mp3"))) <= 1
     [item] = [i for i in history(server, workspace.api_key) if i["source"] == "TTD"]
     assert item["voice_id"] == "piperJoeEnUsMedium01"
     detail = httpx.get(

@@ -6,7 +6,6 @@ import asyncio
 import base64
 import io
 import json
-import re
 import socket
 import time
 import wave
@@ -19,14 +18,10 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from tests.harness import Creds, RunningServer
-from tests.spoken import Clip, encode, join, random_phrase, resample, silence, speak
+from tests.spoken import Clip, encode, join, random_phrase, resample, silence, speak, words_of
 
 FIRST = "Please bring the blue jacket to the garden party tomorrow."
 SECOND = "The nurse will call you back after lunch to confirm the appointment."
-
-
-def words_of(text: str) -> list[str]:
-    return re.findall(r"[a-z]+", text.lower())
 
 
 def pcm16k(*clips: Clip) -> bytes:

@@ -16,10 +16,9 @@ from sottovoce.services.voice_search import median_f0
 from sottovoce.store import voices as store
 from sottovoce.store.voices import NewVoice, VoiceMeta
 from tests.api.elevenlabs.test_tts_socket import audio_of, open_socket, receive_all, send
-from tests.api.test_tts_roundtrip import word_edits, words
 from tests.api.tts_audio import heard
 from tests.harness import Creds, RunningServer
-from tests.spoken import Clip, encode, speak
+from tests.spoken import Clip, encode, speak, word_edits, words_of
 
 SAID = "Please bring the yellow basket to the garden."
 PITCH = 1.35
@@ -80,7 +79,7 @@ def test_a_shaped_voice_speaks_with_its_shaping_on_every_path(
     assert 1.15 < ratio < 1.6  # unshaped: about 1
     if path == "tts":
         wav = encode_pcm(shaped_pcm)
-        assert word_edits(words(SAID), words(heard(server.url, workspace.api_key, wav))) <= 1
+        assert word_edits(words_of(SAID), words_of(heard(server.url, workspace.api_key, wav))) <= 1
 
 
 def test_an_unshaped_recipe_speaks_as_its_base_voice(

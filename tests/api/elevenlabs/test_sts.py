@@ -13,10 +13,9 @@ from elevenlabs.client import ElevenLabs
 from sottovoce.audit.markers import audio_marker_pcm
 from sottovoce.engines.hibari import HibariSynthesizer
 from sottovoce.engines.speaker import SpeakerEncoder
-from tests.api.test_tts_roundtrip import word_edits, words
 from tests.api.tts_audio import decode, heard
 from tests.harness import Creds, RunningServer
-from tests.spoken import Clip, encode, join, resample, silence, speak
+from tests.spoken import Clip, encode, join, resample, silence, speak, word_edits, words_of
 
 FIRST, SECOND = "Please bring the yellow basket.", "The garden is ready for summer."
 
@@ -60,8 +59,8 @@ def test_the_words_come_back_in_the_target_voice_at_their_times(
         )
     )
     _, rate, samples = decode(audio)
-    said = words(f"{FIRST} {SECOND}")
-    assert word_edits(said, words(heard(server.url, workspace.api_key, audio))) <= 1
+    said = words_of(f"{FIRST} {SECOND}")
+    assert word_edits(said, words_of(heard(server.url, workspace.api_key, audio))) <= 1
     # Timing: the same length, and the pause where the speaker paused.
     assert abs(samples.size / rate - clip.duration) < 0.05
     pause_in = quiet_spans(clip.samples.astype(np.float64), clip.rate, 0.7)

@@ -16,7 +16,6 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from sottovoce.audit.sockets import ELEVENLABS_MULTI, ELEVENLABS_SINGLE
-from tests.api.test_tts_roundtrip import word_edits, words
 from tests.api.tts_sockets import (
     assert_only_whole_utterances_kept,
     assert_paths_leave_no_trace,
@@ -27,7 +26,7 @@ from tests.api.tts_sockets import (
     wait_sockets,
 )
 from tests.harness import Creds, RunningServer
-from tests.spoken import pcm_wav
+from tests.spoken import pcm_wav, word_edits, words_of
 
 RATE = 16000
 SENTENCE = "The quick brown fox jumps over the lazy dog."
@@ -93,8 +92,8 @@ def test_text_in_pieces_becomes_speech_with_alignment_that_fits_the_audio(
     assert code == 1000
     assert messages[-1] == {"isFinal": True}
     audio = audio_of(messages)
-    heard = words(transcribe(server, workspace, pcm_wav(audio, RATE)))
-    assert word_edits(words(SENTENCE), heard) <= 1, heard
+    heard = words_of(transcribe(server, workspace, pcm_wav(audio, RATE)))
+    assert word_edits(words_of(SENTENCE), heard) <= 1, heard
     # Every character sent is aligned once, in order; each message's times are its own
     # (from the start of its audio) and end within its audio.
     aligned = [m for m in messages if m.get("alignment")]
@@ -170,7 +169,7 @@ def test_contexts_speak_side_by_side_and_each_ends_with_its_own_final(
     finals = [m["contextId"] for m in seen + rest if m.get("isFinal")]
     assert sorted(finals) == ["a", "b"]
     assert all("contextId" in m for m in seen + rest)
-    heard = words(transcribe(server, workspace, pcm_wav(by_context["b"], RATE)))
+    heard = words_of(transcribe(server, workspace, pcm_wav(by_context["b"], RATE)))
     assert word_edits(["second", "one", "speaking"], heard) <= 1, heard
 
 

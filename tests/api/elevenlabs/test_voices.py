@@ -16,10 +16,9 @@ from elevenlabs.client import ElevenLabs
 from elevenlabs.core.api_error import ApiError
 
 from sottovoce.audit.markers import audio_marker_pcm
-from tests.api.test_tts_roundtrip import word_edits, words
 from tests.api.tts_audio import decode, heard
 from tests.harness import Creds, RunningServer
-from tests.spoken import Clip, encode, speak
+from tests.spoken import Clip, encode, speak, word_edits, words_of
 
 SAID = "Please bring the yellow basket."
 PREVIEW = "gv_WzAuMDUsIFswLjI1LCAwLjI1LCAwLjI1LCAwLjI1XSwgMS4wXQ=="
@@ -96,7 +95,10 @@ def test_a_matched_voice_is_made_in_the_background_used_and_deleted(
     assert all("(decrypted)" in place for place in server.find_audio_marker(canary))
     assert server.find_audio_marker(canary)
     audio = b"".join(eleven.text_to_speech.convert(added.voice_id, text=SAID))
-    assert word_edits(words(SAID), words(heard(server.url, workspace.api_key, audio, "a.mp3"))) <= 1
+    assert (
+        word_edits(words_of(SAID), words_of(heard(server.url, workspace.api_key, audio, "a.mp3")))
+        <= 1
+    )
 
     eleven.voices.delete(added.voice_id)
     with pytest.raises(ApiError) as missing:
@@ -143,7 +145,10 @@ def test_designed_voices_come_from_a_description(
     found = eleven.voices.search(category="generated", search="grandpa").voices
     assert [v.voice_id for v in found] == [saved.voice_id]
     audio = b"".join(eleven.text_to_speech.convert(saved.voice_id, text=SAID))
-    assert word_edits(words(SAID), words(heard(server.url, workspace.api_key, audio, "a.mp3"))) <= 1
+    assert (
+        word_edits(words_of(SAID), words_of(heard(server.url, workspace.api_key, audio, "a.mp3")))
+        <= 1
+    )
     server.store.checkpoint()
     # The description is kept with the voice, sealed: found only once decrypted.
     places = server.find_marker(canary)

@@ -11,9 +11,8 @@ import httpx
 from websockets.sync.client import connect
 
 from tests.api.deepgram.test_listen import pcm16k
-from tests.api.test_tts_roundtrip import word_edits, words
 from tests.harness import Creds, RunningServer
-from tests.spoken import pcm_wav
+from tests.spoken import pcm_wav, word_edits, words_of
 
 FOX = "The quick brown fox jumps over the lazy dog."
 SOCKET = "/stt/v1/transcribe:streamBidirectional"
@@ -44,7 +43,7 @@ def test_a_wav_and_raw_linear16_are_transcribed(server: RunningServer, workspace
         assert reply.status_code == 200, reply.text
         transcription = reply.json()["transcription"]
         assert transcription["isFinal"] is True
-        assert word_edits(words(FOX), words(transcription["transcript"])) <= 1
+        assert word_edits(words_of(FOX), words_of(transcription["transcript"])) <= 1
         assert transcription["wordTimestamps"][0]["word"] == "The"
         assert 2500 < reply.json()["usage"]["transcribedAudioMs"] < 4500
 
@@ -86,7 +85,7 @@ def test_the_socket_gives_interim_and_final_results_then_usage(
         ws.recv_events_thread.join(30)
         assert ws.protocol.close_rcvd is not None and ws.protocol.close_rcvd.code == 1000
     final = " ".join(r["transcript"] for r in results if r["isFinal"])
-    assert word_edits(words(FOX), words(final)) <= 1, final
+    assert word_edits(words_of(FOX), words_of(final)) <= 1, final
     assert result["usage"]["transcribedAudioMs"] > 2500
 
 
