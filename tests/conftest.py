@@ -59,7 +59,7 @@ TEST_ENV = {
 FIRST = (
     *("tests/audit/test_audit.py", "tests/web/", "tests/api/elevenlabs/test_voices.py"),
     *("tests/api/test_stt_channels.py", "tests/api/elevenlabs/test_realtime_stt.py"),
-    *("tests/engines/test_whisper.py", "tests/test_cli.py"),
+    *("tests/engines/test_whisper.py", "tests/engines/test_whisper_live.py", "tests/test_cli.py"),
 )
 """The longest modules (a whole audit takes a minute or more, the others 20-35 s each), longest
 first: started first, so that on two workers (``make test``) the many short ones fill the end

@@ -31,11 +31,10 @@ from sottovoce.engines.upstream_tts import UpstreamSynthesizer
 from sottovoce.errors import InvalidRequest, UpstreamFailed, UpstreamTimeout
 from sottovoce.privacy.providers import Mode
 from sottovoce.privacy.sensitive import Sensitive
-from tests.api.test_tts_roundtrip import word_edits, words
 from tests.api.tts_audio import assert_speech
 from tests.engines.misbehaving import HttpProvider, SocketDropper
 from tests.harness import Creds, RunningServer, free_port
-from tests.spoken import resample, speak
+from tests.spoken import resample, speak, word_edits, words_of
 
 FOX = "The quick brown fox jumps over the lazy dog."
 T = TypeVar("T")
@@ -136,7 +135,7 @@ def spoken(engine: UpstreamSynthesizer, mode: Mode, text: str = FOX) -> bytes:
 @pytest.mark.parametrize("kind", FILE_STT)
 def test_files_are_transcribed_upstream(server: RunningServer, account: Creds, kind: str) -> None:
     heard = transcribe(transcriber(provider(kind, server.url, account.api_key)))
-    assert word_edits(words(FOX), words(heard)) <= 1, heard
+    assert word_edits(words_of(FOX), words_of(heard)) <= 1, heard
 
 
 @pytest.mark.parametrize("kind", LIVE_STT)
@@ -145,7 +144,7 @@ def test_live_audio_is_transcribed_upstream(
 ) -> None:
     silence = np.zeros(16000, dtype="<f4").tobytes()
     heard = live(transcriber(provider(kind, server.url, account.api_key)), fox_samples() + silence)
-    assert word_edits(words(FOX), words(heard)) <= 1, heard
+    assert word_edits(words_of(FOX), words_of(heard)) <= 1, heard
 
 
 @pytest.mark.parametrize("mode", list(Mode))
