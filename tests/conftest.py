@@ -75,6 +75,11 @@ def pytest_configure(config: pytest.Config) -> None:
     # it keeps the order of FIRST.
     if hasattr(config.option, "loadscopereorder"):
         config.option.loadscopereorder = False
+    # A module's tests share its server, workspace and browser, and some read what the ones
+    # before them left (the console's history lists the playground's syntheses): ``-n 2`` alone
+    # means ``--dist load``, which spreads a module's tests over the workers and fails them.
+    if getattr(config.option, "dist", None) == "load":
+        config.option.dist = "loadfile"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
