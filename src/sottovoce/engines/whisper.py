@@ -240,11 +240,11 @@ class WhisperTranscriber:
         """The transcript of audio without speech: no segments; the language asked for, else
         English (Whisper's own guess on silence) with a probability of 0 (nothing was heard),
         or 1 from an English-only model. The model need not be loaded to say so."""
-        known = language or ("en" if self.info.languages == ("en",) else None)
+        certain = language is not None or self.info.languages == ("en",)
         return Transcript(
             segments=(),
-            language=known or "en",
-            language_probability=1.0 if known else 0.0,
+            language=language or "en",
+            language_probability=1.0 if certain else 0.0,
             duration=duration,
         )
 
