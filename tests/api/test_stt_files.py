@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 
 import httpx
 import pytest
@@ -16,7 +15,7 @@ from tests.harness import Creds, RunningServer
 from tests.spoken import Clip, encode, join, resample, silence, speak, words_of
 
 SENTENCE = "The nurse will call you back after lunch to confirm the appointment."
-WORDS = re.findall(r"[a-z]+", SENTENCE.lower())
+WORDS = words_of(SENTENCE)
 
 
 @pytest.fixture(scope="module")

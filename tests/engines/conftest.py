@@ -1,5 +1,5 @@
-"""What the engine tests share: one local Whisper engine per module, loaded where it can be seen
-to write nothing."""
+"""What the engine tests share: ``whisper``, one local Whisper engine per module, loaded where it
+can be seen to write nothing."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sottovoce.engines.whisper import WhisperTranscriber
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> WhisperTranscriber:
+def whisper(tmp_path_factory: pytest.TempPathFactory) -> WhisperTranscriber:
     engine = WhisperTranscriber(SttSettings(), threads=2)
     # Loading must not write anything: point every cache and temp location at empty folders.
     home = tmp_path_factory.mktemp("home")

@@ -36,11 +36,11 @@ def phrase() -> tuple[list[str], Clip]:
 
 
 def transcribe(
-    engine: WhisperTranscriber, clip: Clip, fmt: str = "wav", **kw: object
+    whisper: WhisperTranscriber, clip: Clip, fmt: str = "wav", **kw: object
 ) -> Transcript:
     decoded = decode_audio(Sensitive(encode(clip, fmt)), max_seconds=60)
     request = TranscriptionRequest(audio=decoded.samples, **kw)  # type: ignore[arg-type]
-    result = anyio.run(engine.transcribe, request)
+    result = anyio.run(whisper.transcribe, request)
     assert isinstance(result, Sensitive)
     return result.reveal()
 
@@ -61,18 +61,18 @@ def test_a_model_whole_in_one_package_is_opened_from_its_folder() -> None:
         assert (folder / "model.bin").stat().st_size > 70_000_000
 
 
-def test_engine_satisfies_the_protocol(engine: WhisperTranscriber) -> None:
-    assert isinstance(engine, Transcriber)
-    assert engine.info.model_id == "local/whisper-base"
-    assert engine.info.provider.local
-    assert all(engine.info.provider.covers(mode) for mode in engine.info.provider.retention)
+def test_engine_satisfies_the_protocol(whisper: WhisperTranscriber) -> None:
+    assert isinstance(whisper, Transcriber)
+    assert whisper.info.model_id == "local/whisper-base"
+    assert whisper.info.provider.local
+    assert all(whisper.info.provider.covers(mode) for mode in whisper.info.provider.retention)
 
 
 def test_spoken_words_come_back_with_word_timestamps(
-    engine: WhisperTranscriber, phrase: tuple[list[str], Clip]
+    whisper: WhisperTranscriber, phrase: tuple[list[str], Clip]
 ) -> None:
     words, clip = phrase
-    result = transcribe(engine, clip, "mp3", language="en")
+    result = transcribe(whisper, clip, "mp3", language="en")
     assert words_of(result.text) == words
     assert result.language == "en"
     assert result.duration == pytest.approx(clip.duration, abs=0.1)
@@ -84,27 +84,27 @@ def test_spoken_words_come_back_with_word_timestamps(
 
 
 def test_language_is_detected_when_not_given(
-    engine: WhisperTranscriber, phrase: tuple[list[str], Clip]
+    whisper: WhisperTranscriber, phrase: tuple[list[str], Clip]
 ) -> None:
-    result = transcribe(engine, phrase[1], "ogg-opus", word_timestamps=False)
+    result = transcribe(whisper, phrase[1], "ogg-opus", word_timestamps=False)
     assert result.language == "en"
     assert result.language_probability > 0.5
     assert result.words == ()
 
 
 def test_detecting_the_language_costs_no_second_encoder_pass(
-    engine: WhisperTranscriber, phrase: tuple[list[str], Clip]
+    whisper: WhisperTranscriber, phrase: tuple[list[str], Clip]
 ) -> None:
     """faster-whisper 1.2.1 encoded the first 30 s window twice (to detect, then to decode).
     The real ``encode`` is wrapped to count its calls; the transcript must be the one the
     language given produces."""
-    model = engine.model
+    model = whisper.model
     real, calls = model.encode, []
     model.encode = lambda features: (calls.append(features.shape), real(features))[1]
     try:
-        detected = transcribe(engine, phrase[1])
+        detected = transcribe(whisper, phrase[1])
         passes_detected = len(calls)
-        given = transcribe(engine, phrase[1], language="en")
+        given = transcribe(whisper, phrase[1], language="en")
     finally:
         del model.encode
     assert (passes_detected, len(calls) - passes_detected) == (1, 1)
@@ -112,37 +112,37 @@ def test_detecting_the_language_costs_no_second_encoder_pass(
 
 
 def test_no_encoder_output_outlives_a_call_that_fails_after_detecting(
-    engine: WhisperTranscriber, phrase: tuple[list[str], Clip]
+    whisper: WhisperTranscriber, phrase: tuple[list[str], Clip]
 ) -> None:
     """The kept encoder output is audio-derived content: a call that fails between detection
     and decoding (here an unknown task, refused after the language is detected) leaves none."""
     samples = phrase[1].samples.astype(np.float32) / 32768  # 22.05 kHz read as 16: still speech
     with pytest.raises(ValueError, match="summarise"):  # faster-whisper's own refusal
-        engine.model.transcribe(samples, task="summarise")
-    assert getattr(type(engine.model)._first, "output", None) is None
+        whisper.model.transcribe(samples, task="summarise")
+    assert getattr(type(whisper.model)._first, "output", None) is None
 
 
-def test_unknown_language_is_a_422(engine: WhisperTranscriber) -> None:
+def test_unknown_language_is_a_422(whisper: WhisperTranscriber) -> None:
     with pytest.raises(InvalidRequest) as info:
-        engine.check_language("xx")
+        whisper.check_language("xx")
     assert info.value.fields == ("language",)
 
 
-def test_the_documented_languages_are_those_the_engine_knows(engine: WhisperTranscriber) -> None:
+def test_the_documented_languages_are_those_the_engine_knows(whisper: WhisperTranscriber) -> None:
     """The OpenAPI document offers :data:`STT_LANGUAGES`: each must pass the engine's check."""
-    assert list(STT_LANGUAGES) == engine.languages
-    assert all(engine.check_language(code) == code for code in STT_LANGUAGES)
+    assert list(STT_LANGUAGES) == whisper.languages
+    assert all(whisper.check_language(code) == code for code in STT_LANGUAGES)
 
 
-def test_a_language_the_model_has_no_token_for_is_a_422(engine: WhisperTranscriber) -> None:
+def test_a_language_the_model_has_no_token_for_is_a_422(whisper: WhisperTranscriber) -> None:
     """Found by fuzzing: base has no ``yue`` token, and decoding with none took a minute."""
     with pytest.raises(InvalidRequest) as info:
-        engine.check_language("yue")
+        whisper.check_language("yue")
     assert info.value.fields == ("language",)
 
 
-def test_silence_gives_an_empty_transcript(engine: WhisperTranscriber) -> None:
-    result = transcribe(engine, silence(2.0, 16000), language="en")
+def test_silence_gives_an_empty_transcript(whisper: WhisperTranscriber) -> None:
+    result = transcribe(whisper, silence(2.0, 16000), language="en")
     assert result.text == ""
 
 
@@ -153,22 +153,22 @@ def noise(seconds: float, rate: int = 16000) -> Clip:
 
 @pytest.mark.parametrize("sound", [silence, noise])
 def test_audio_without_speech_is_not_decoded_and_no_language_is_guessed(
-    engine: WhisperTranscriber, sound: Callable[[float, int], Clip]
+    whisper: WhisperTranscriber, sound: Callable[[float, int], Clip]
 ) -> None:
     """The VAD hears no speech, so Whisper never runs: its own guess on 30 s of padding would
     be a language with a probability (English, 0.57 for base), not "nothing was heard"."""
-    guessed = transcribe(engine, sound(2.0, 16000))
+    guessed = transcribe(whisper, sound(2.0, 16000))
     assert (guessed.segments, guessed.language, guessed.language_probability) == ((), "en", 0.0)
-    asked = transcribe(engine, sound(2.0, 16000), language="fr")
+    asked = transcribe(whisper, sound(2.0, 16000), language="fr")
     assert (asked.segments, asked.language, asked.language_probability) == ((), "fr", 1.0)
     assert asked.duration == pytest.approx(2.0)
 
 
 def test_speech_after_a_long_pause_keeps_its_place_in_time(
-    engine: WhisperTranscriber, phrase: tuple[list[str], Clip]
+    whisper: WhisperTranscriber, phrase: tuple[list[str], Clip]
 ) -> None:
     """Whisper decodes only the speech the VAD kept; the words are put back where they were."""
     words, clip = phrase
-    result = transcribe(engine, join(silence(4.0, clip.rate), clip), language="en")
+    result = transcribe(whisper, join(silence(4.0, clip.rate), clip), language="en")
     assert words_of(result.text) == words
     assert 3.5 <= result.words[0].start <= result.words[-1].end <= 4.0 + clip.duration + 0.5

@@ -65,12 +65,12 @@ def as_16k(clip: Clip) -> np.ndarray:
     return decode_audio(Sensitive(encode(clip, "wav")), max_seconds=120).array()
 
 
-def test_a_pause_commits_each_utterance(engine: WhisperTranscriber) -> None:
+def test_a_pause_commits_each_utterance(whisper: WhisperTranscriber) -> None:
     first, second = random_phrase(3, seed=1), random_phrase(3, seed=2)
     a, b = speak(" ".join(first) + "."), speak(" ".join(second) + ".")
     gap = silence(1.2, a.rate)
     audio = as_16k(join(silence(0.5, a.rate), a, gap, b, gap))
-    stream = engine.open_stream(
+    stream = whisper.open_stream(
         StreamOptions(language="en", silence_seconds=0.8, partial_interval=0)
     )
     events, closing = feed_in_pieces(stream, audio, then=("close",))
@@ -83,10 +83,10 @@ def test_a_pause_commits_each_utterance(engine: WhisperTranscriber) -> None:
     assert closing == []
 
 
-def test_partials_while_speaking_then_commit_on_request(engine: WhisperTranscriber) -> None:
+def test_partials_while_speaking_then_commit_on_request(whisper: WhisperTranscriber) -> None:
     sentence = "The nurse will call you back after lunch to confirm the appointment."
     clip = speak(sentence)
-    stream = engine.open_stream(
+    stream = whisper.open_stream(
         StreamOptions(language="en", commit_on_silence=False, partial_interval=0.8)
     )
     # Partials run beside the audio path: feed at real-time pace so they can finish (on a
@@ -104,9 +104,9 @@ def test_partials_while_speaking_then_commit_on_request(engine: WhisperTranscrib
     assert again.transcript.reveal().text == ""
 
 
-def test_close_commits_pending_speech(engine: WhisperTranscriber) -> None:
+def test_close_commits_pending_speech(whisper: WhisperTranscriber) -> None:
     words = random_phrase(3, seed=5)
-    stream = engine.open_stream(StreamOptions(language="en", partial_interval=0))
+    stream = whisper.open_stream(StreamOptions(language="en", partial_interval=0))
     clip = speak(" ".join(words) + ".")
     fed, events = feed_in_pieces(
         stream, as_16k(join(silence(0.3, clip.rate), clip)), then=("close",)
@@ -116,21 +116,21 @@ def test_close_commits_pending_speech(engine: WhisperTranscriber) -> None:
 
 
 def test_an_aborted_stream_drops_pending_speech_without_decoding_it(
-    engine: WhisperTranscriber,
+    whisper: WhisperTranscriber,
 ) -> None:
     clip = speak("The nurse will call you back after lunch to confirm the appointment.")
     talking = as_16k(clip)[: int(16000 * clip.duration * 0.6)]  # cut off mid-sentence
-    stream = engine.open_stream(StreamOptions(language="en", partial_interval=0))
+    stream = whisper.open_stream(StreamOptions(language="en", partial_interval=0))
     fed, _ = feed_in_pieces(stream, talking)
     assert fed == []
-    before = engine.pool.started
+    before = whisper.pool.started
 
     async def abort() -> None:
         await stream.abort()  # type: ignore[attr-defined]
 
     anyio.run(abort)
     # Closing would decode what was said so far; aborting leaves the workers to live sessions.
-    assert (engine.pool.started, engine.pool.waiting) == (before, 0)
+    assert (whisper.pool.started, whisper.pool.waiting) == (before, 0)
 
 
 class DecodeLog:
@@ -138,12 +138,11 @@ class DecodeLog:
     very samples of each decode made with the commit settings), optionally taking ``delay``
     seconds longer, as on a slower machine."""
 
-    def __init__(self, engine: WhisperTranscriber, delay: float = 0.0) -> None:
-        self.engine = engine
+    def __init__(self, whisper: WhisperTranscriber, delay: float = 0.0) -> None:
         self.delay = delay
         self.seconds: list[float] = []
         self.finals: list[np.ndarray] = []
-        self._decode = engine.transcribe_array
+        self._decode = whisper.transcribe_array
 
     def __call__(self, samples: np.ndarray, **kwargs: object) -> object:
         self.seconds.append(samples.size / 16000)
@@ -155,13 +154,13 @@ class DecodeLog:
 
 
 def test_the_commit_is_decoded_as_soon_as_the_speaker_pauses(
-    engine: WhisperTranscriber, monkeypatch: pytest.MonkeyPatch
+    whisper: WhisperTranscriber, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sentence = "Please bring the blue jacket to the garden party tomorrow."
     clip = speak(sentence)
-    log = DecodeLog(engine)
-    monkeypatch.setattr(engine, "transcribe_array", log)
-    stream = engine.open_stream(
+    log = DecodeLog(whisper)
+    monkeypatch.setattr(whisper, "transcribe_array", log)
+    stream = whisper.open_stream(
         StreamOptions(language="en", silence_seconds=1.5, partial_interval=0)
     )
     audio = as_16k(join(silence(0.3, clip.rate), clip, silence(2.0, clip.rate)))
@@ -175,12 +174,12 @@ def test_the_commit_is_decoded_as_soon_as_the_speaker_pauses(
 
 
 def test_a_pause_shorter_than_the_commit_silence_does_not_split_the_utterance(
-    engine: WhisperTranscriber,
+    whisper: WhisperTranscriber,
 ) -> None:
     first, second = "Good morning.", "The nurse will call you back after lunch today."
     a, b = speak(first), speak(second)
     audio = as_16k(join(a, silence(0.7, a.rate), b, silence(1.6, a.rate)))
-    stream = engine.open_stream(
+    stream = whisper.open_stream(
         StreamOptions(language="en", silence_seconds=1.2, partial_interval=0.5)
     )
     # Real-time pace: the decode started in the short pause is still running when speech
@@ -200,7 +199,7 @@ def test_a_pause_shorter_than_the_commit_silence_does_not_split_the_utterance(
 
 @pytest.mark.parametrize("ending", ["pause", "close"])
 def test_the_commit_decodes_the_same_samples_however_the_audio_arrives(
-    engine: WhisperTranscriber, monkeypatch: pytest.MonkeyPatch, ending: str
+    whisper: WhisperTranscriber, monkeypatch: pytest.MonkeyPatch, ending: str
 ) -> None:
     """The committed window is a function of the audio: not of how it was cut into messages,
     nor of whether the decode ahead of the commit was ready in time (a slow machine)."""
@@ -215,9 +214,9 @@ def test_the_commit_decodes_the_same_samples_however_the_audio_arrives(
     # decode ahead of the commit starts at another point of the pause and ends late.
     for piece, delay in ((0.1, 0.0), (audio.size / 16000, 0.0), (0.37, 0.3)):
         with monkeypatch.context() as patched:
-            log = DecodeLog(engine, delay)
-            patched.setattr(engine, "transcribe_array", log)
-            stream = engine.open_stream(
+            log = DecodeLog(whisper, delay)
+            patched.setattr(whisper, "transcribe_array", log)
+            stream = whisper.open_stream(
                 StreamOptions(language="en", silence_seconds=0.8, partial_interval=0)
             )
             events, closing = feed_in_pieces(stream, audio, piece=piece, then=("close",))
@@ -236,13 +235,13 @@ def test_the_commit_decodes_the_same_samples_however_the_audio_arrives(
 
 
 def test_a_session_waiting_for_its_commit_counts_as_behind(
-    engine: WhisperTranscriber, monkeypatch: pytest.MonkeyPatch
+    whisper: WhisperTranscriber, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Its audio queues while the commit decodes: the pool's backlog says for how long (what
     admission control reads), though no decode waits for a worker."""
     clip = speak("Please bring the blue jacket to the garden party tomorrow.")
-    monkeypatch.setattr(engine, "transcribe_array", DecodeLog(engine, delay=1.0))
-    stream = engine.open_stream(StreamOptions(language="en", partial_interval=0))
+    monkeypatch.setattr(whisper, "transcribe_array", DecodeLog(whisper, delay=1.0))
+    stream = whisper.open_stream(StreamOptions(language="en", partial_interval=0))
     fed, _ = feed_in_pieces(stream, as_16k(join(silence(0.3, clip.rate), clip)))
     assert fed == []
     seen: list[float] = []
@@ -251,10 +250,10 @@ def test_a_session_waiting_for_its_commit_counts_as_behind(
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(stream.commit)
             with anyio.move_on_after(60):
-                while engine.pool.backlog_s() < 0.5:
+                while whisper.pool.backlog_s() < 0.5:
                     await anyio.sleep(0.02)
-            seen.append(engine.pool.backlog_s())
+            seen.append(whisper.pool.backlog_s())
 
     anyio.run(commit_and_watch)
     assert seen[0] >= 0.5
-    assert (engine.pool.waiting, engine.pool.backlog_s()) == (0, 0.0)
+    assert (whisper.pool.waiting, whisper.pool.backlog_s()) == (0, 0.0)
